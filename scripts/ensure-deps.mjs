@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Runs before `npm test` and `npm run demo` (plain Node, no dependencies): installs what the suite needs on a
+// fresh Debian machine — npm packages, then the Debian packages behind the testbed (design.md §4).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+
+const root = new URL('..', import.meta.url).pathname;
+
+function npmPackagesCurrent() {
+  const lock = `${root}package-lock.json`;
+  const installed = `${root}node_modules/.package-lock.json`;
+  if (!existsSync(installed)) return false;
+  const want = JSON.parse(readFileSync(lock, 'utf8')).packages ?? {};
+  const have = JSON.parse(readFileSync(installed, 'utf8')).packages ?? {};
+  return Object.entries(want).every(([k, v]) => k === '' || v.optional || have[k]?.version === v.version);
+}
+
+if (!npmPackagesCurrent()) {
+  console.error('[ensure-deps] installing npm packages (npm ci)…');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+}
+
+// binary → Debian package
+const debian = {
+  'redis-server': 'redis-server',
+  sshd: 'openssh-server',
+  ssh: 'openssh-client',
+  munged: 'munge',
+  slurmctld: 'slurmctld',
+  slurmd: 'slurmd',
+  sbatch: 'slurm-client',
+};
+const found = (bin) =>
+  ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/bin', '/usr/local/sbin'].some((d) => existsSync(`${d}/${bin}`));
+const missing = [...new Set(Object.entries(debian).filter(([bin]) => !found(bin)).map(([, pkg]) => pkg))];
+if (missing.length > 0) {
+  if (process.getuid?.() !== 0 || !found('apt-get')) {
+    console.error(`[ensure-deps] missing Debian packages: ${missing.join(' ')}\n  install them as root: apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  console.error(`[ensure-deps] installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  if (update.status !== 0 || install.status !== 0) {
+    console.error(`[ensure-deps] apt-get failed; install by hand: apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+
+// The one place environment variables are described. main.ts calls loadConfig(process.env) once; everything
+// else receives the parsed Config.
+
+const TIPS_NEOX_DIR = '/home/a5k/kyleobrien.a5k/geodesic-gpt-neox';
+const TIPS_PIPELINE_DIR = '/projects/a5k/public/self-fulfilling-model-organisms';
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyToUndefined, schema.optional());
+const withDefault = <T extends z.ZodType>(schema: T, def: z.input<T>) =>
+  z.preprocess(emptyToUndefined, schema.default(def as never));
+
+const absPath = z.string().refine((s) => s.startsWith('/'), 'must be an absolute path (start with /)');
+const port = z.coerce
+  .number({ error: 'must be a port number' })
+  .int('must be a whole number')
+  .min(1, 'must be 1–65535')
+  .max(65535, 'must be 1–65535');
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .refine((s) => URL.canParse(s), 'must be a URL')
+    .refine(
+      (s) => URL.canParse(s) && protocols.includes(new URL(s).protocol),
+      `must be a ${protocols.join(' or ')} URL`,
+    );
+const slackUserIds = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== ''),
+  )
+  .pipe(
+    z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be Slack user ids like U0123ABCD, comma-separated')),
+  );
+const timezone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as UTC or Europe/London');
+const cronExpr = z
+  .string()
+  .refine((s) => /^(\S+\s+){4,5}\S+$/.test(s.trim()), 'must be a cron expression such as "0 9 * * *"');
+
+export const Config = z.object({
+  SLACK_MODE: withDefault(z.enum(['socket', 'http'], { error: 'must be "socket" or "http"' }), 'socket'),
+  SLACK_BOT_TOKEN: opt(z.string().startsWith('xoxb-', 'must be a bot token starting with xoxb-')),
+  SLACK_APP_TOKEN: opt(z.string().startsWith('xapp-', 'must be an app-level token starting with xapp-')),
+  SLACK_SIGNING_SECRET: opt(z.string().min(8, 'looks too short for a signing secret')),
+  PORT: withDefault(port, 3000),
+  SLACK_API_URL: withDefault(url(['https:', 'http:']), 'https://slack.com/api/'),
+  /** Socket Mode WebSocket URL override (tests point it at a loopback server). */
+  SLACK_SOCKET_URL: opt(url(['wss:', 'ws:'])),
+  REDIS_URL: withDefault(url(['redis:', 'rediss:']), 'redis://127.0.0.1:6379'),
+  CLUSTER_TRANSPORT: withDefault(z.enum(['ssh', 'local'], { error: 'must be "ssh" or "local"' }), 'ssh'),
+  SSH_HOST: opt(z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or IP address')),
+  SSH_PORT: withDefault(port, 22),
+  SSH_USER: opt(z.string().regex(/^[a-z_][a-z0-9._-]*$/, 'must be a unix user name')),
+  SSH_KEY_PATH: opt(absPath),
+  SSH_KNOWN_HOSTS: opt(absPath),
+  SSH_HOST_FINGERPRINT: opt(
+    z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must look like SHA256:<43 base64 characters>'),
+  ),
+  SSH_MAX_CHANNELS: withDefault(
+    z.coerce.number().int().min(1).max(9, 'must be below sshd MaxSessions (10)'),
+    8,
+  ),
+  CHECKPOINTS_BASE_DIR: withDefault(absPath, '/projects/a5k/public/checkpoints/sf_model_organisms'),
+  LOGS_DIR: withDefault(absPath, '/projects/a5k/public/logs'),
+  NEOX_DIR: withDefault(absPath, TIPS_NEOX_DIR),
+  TRAIN_SBATCH: withDefault(absPath, `${TIPS_NEOX_DIR}/pretrain_neox.sbatch`),
+  PIPELINE_SBATCH: withDefault(absPath, `${TIPS_PIPELINE_DIR}/upload_and_evaluate_checkpoint.sbatch`),
+  OPERATORS: z.preprocess((v) => v ?? '', slackUserIds),
+  DIGEST_CHANNEL: opt(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD')),
+  DIGEST_CRON: withDefault(cronExpr, '0 9 * * *'),
+  TZ: withDefault(timezone, 'UTC'),
+  HF_ORG: opt(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a Hub organisation name')),
+  AUDIT_LOG: withDefault(absPath, '/var/log/slurm-chatops/audit.jsonl'),
+  LOG_LEVEL: withDefault(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),
+});
+export type Config = z.infer<typeof Config>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Parse the environment; on any bad value, throw one ConfigError naming every problem. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const keys = Object.keys(Config.shape ?? {});
+  const picked: Record<string, string | undefined> = {};
+  for (const k of keys) picked[k] = env[k];
+  const r = Config.safeParse(picked);
+  const problems = r.success
+    ? []
+    : r.error.issues.map((i) => {
+        const name = String(i.path[0] ?? 'config');
+        const got = env[name];
+        const shown = got === undefined ? '' : ` (got ${JSON.stringify(redact(name, got))})`;
+        return `${name} ${i.message}${shown}`;
+      });
+  // Cross-field rules run on the raw values too, so one run reports every problem at once.
+  const set = (k: string) => (env[k] ?? '').trim() !== '';
+  if ((env.CLUSTER_TRANSPORT ?? 'ssh').trim() !== 'local') {
+    for (const k of ['SSH_HOST', 'SSH_USER', 'SSH_KEY_PATH']) {
+      if (!set(k))
+        problems.push(`${k} is required when CLUSTER_TRANSPORT=ssh (or set CLUSTER_TRANSPORT=local)`);
+    }
+    if (!set('SSH_KNOWN_HOSTS') && !set('SSH_HOST_FINGERPRINT')) {
+      problems.push(
+        'SSH_KNOWN_HOSTS or SSH_HOST_FINGERPRINT is required when CLUSTER_TRANSPORT=ssh: the host key must be pinned',
+      );
+    }
+  }
+  if (problems.length > 0 || !r.success) throw new ConfigError(problems);
+  return r.data;
+}
+
+/** Slack settings needed to start the bot in the configured mode; empty when all are present. */
+export function missingSlackSettings(c: Config): string[] {
+  const need =
+    c.SLACK_MODE === 'socket'
+      ? ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN']
+      : ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'];
+  return need.filter((k) => !c[k as keyof Config]);
+}
+
+function redact(name: string, value: string): string {
+  return /TOKEN|SECRET|KEY$/.test(name) ? `${value.slice(0, 5)}…` : value.slice(0, 200);
+}

@@ -1,0 +1,72 @@
+/**
+ * A command's answer as plain data. `src/slack/` renders it as Block Kit, `src/cli/` as text or JSON;
+ * commands never know which.
+ */
+export type ReplyLevel = 'info' | 'ok' | 'warn' | 'error';
+
+export interface ReplyField {
+  readonly label: string;
+  readonly value: string;
+}
+
+export interface ReplyTable {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+}
+
+export interface ReplyConfirm {
+  readonly title: string;
+  readonly text: string;
+  readonly confirm: string;
+  readonly deny: string;
+}
+
+export interface ReplyButton {
+  /** Action id the Slack action listener is registered under, e.g. `train.cancel.confirm`. */
+  readonly actionId: string;
+  readonly label: string;
+  /** Opaque payload given back to the action handler (validated again there). */
+  readonly value: string;
+  readonly style?: 'primary' | 'danger';
+  readonly confirm?: ReplyConfirm;
+}
+
+export interface ReplyChartSeries {
+  readonly name: string;
+  readonly points: readonly (readonly [number, number])[];
+}
+
+export interface ReplyChart {
+  readonly kind: 'line' | 'bar';
+  readonly title: string;
+  readonly xLabel?: string;
+  readonly yLabel?: string;
+  readonly series: readonly ReplyChartSeries[];
+}
+
+export interface Reply {
+  readonly level?: ReplyLevel;
+  readonly title?: string;
+  /** Short paragraphs; `*bold*` and `` `code` `` are the only markup, both readable as plain text. */
+  readonly text?: string;
+  readonly fields?: readonly ReplyField[];
+  readonly table?: ReplyTable;
+  readonly code?: string;
+  readonly chart?: ReplyChart;
+  readonly buttons?: readonly ReplyButton[];
+  readonly context?: readonly string[];
+  /** Only the invoking user sees it (errors, help). */
+  readonly ephemeral?: boolean;
+  /** Machine-readable answer: what `--json` prints. */
+  readonly data?: unknown;
+}
+
+export function errorReply(message: string, usage?: string): Reply {
+  return {
+    level: 'error',
+    text: message,
+    ...(usage ? { context: [`Usage: ${usage}`] } : {}),
+    ephemeral: true,
+    data: { error: message, ...(usage ? { usage } : {}) },
+  };
+}
