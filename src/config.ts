@@ -77,6 +77,19 @@ export const Config = z.object({
   TRAIN_SBATCH: withDefault(absPath, `${TIPS_NEOX_DIR}/pretrain_neox.sbatch`),
   PIPELINE_SBATCH: withDefault(absPath, `${TIPS_PIPELINE_DIR}/upload_and_evaluate_checkpoint.sbatch`),
   OPERATORS: z.preprocess((v) => v ?? '', slackUserIds),
+  /** Unix user names allowed to run `operate` commands from the chatops CLI/console (comma-separated). */
+  CLI_OPERATORS: z.preprocess(
+    (v) => v ?? '',
+    z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== ''),
+      )
+      .pipe(z.array(z.string().regex(/^[a-z_][a-z0-9._-]{0,31}$/, 'must be unix user names, comma-separated'))),
+  ),
   DIGEST_CHANNEL: opt(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD')),
   DIGEST_CRON: withDefault(cronExpr, '0 9 * * *'),
   TZ: withDefault(timezone, 'UTC'),

@@ -1,0 +1,11 @@
+import { ckptDigest } from './ckpt-digest.js';
+import { ckptList } from './ckpt-list.js';
+import { defineCommand } from './command.js';
+
+// /ckpt — one line per subcommand; each lives in its own file (commands/ckpt-<name>.ts).
+export const ckpt = defineCommand({
+  name: 'ckpt',
+  summary: 'Checkpoints: what exists, what reached the Hugging Face Hub, uploads',
+  usageHint: 'list | help',
+  subcommands: [ckptList, ckptDigest],
+});

@@ -1,0 +1,48 @@
+import type { SlurmClient } from '../src/cluster/slurm.js';
+import type { Transport } from '../src/cluster/transport.js';
+import type { DigestServices } from '../src/pipeline/digest-service.js';
+import type { Reply } from '../src/reply.js';
+
+// Everything a command may call, built once in src/main.ts and passed in. Each feature adds ITS members in
+// its own block below (small edit, keep the blocks apart). Members a command cannot work without are
+// required; feature services are optional so tests and the CLI only build what they use — a command that
+// needs one calls `need(ctx.services.x, 'x')`.
+
+/** Where a message goes: a channel, optionally a thread under an earlier message. */
+export interface MessageTarget {
+  readonly channel: string;
+  readonly threadTs?: string;
+}
+
+/** Posts replies outside the request/response cycle (long-lived updates, digests). Slack: paced per channel. */
+export interface Messenger {
+  post(target: MessageTarget, reply: Reply): Promise<{ readonly channel: string; readonly ts: string }>;
+  update?(target: { readonly channel: string; readonly ts: string }, reply: Reply): Promise<void>;
+}
+
+export interface Services {
+  // ── cluster (H-A / H-B) ───────────────────────────────────────────────────────────────────────────
+  /** Runs argv on the cluster. Already wrapped so every argv lands in the invocation's audit record. */
+  readonly transport: Transport;
+  readonly slurm: SlurmClient;
+
+  // ── Slack / CLI delivery (H-C) ────────────────────────────────────────────────────────────────────
+  /** Present when something can receive out-of-band messages (Slack; the console prints them). */
+  readonly messenger?: Messenger;
+
+  // ── /train (H-D) ──────────────────────────────────────────────────────────────────────────────────
+
+  // ── /ckpt uploads (H-E) ───────────────────────────────────────────────────────────────────────────
+
+  // ── digest (H-F) ──────────────────────────────────────────────────────────────────────────────────
+  /** Pipeline-log digest sources: the cluster's log dir (swept into Redis) and local dirs for the CLI. */
+  readonly digest?: DigestServices;
+}
+
+/** For optional services: a clear message instead of `undefined is not a function`. */
+export function need<T>(service: T | undefined, name: string): T {
+  if (service === undefined) {
+    throw new Error(`the ${name} service is not configured in this process`);
+  }
+  return service;
+}

@@ -1,0 +1,185 @@
+import type { Job } from 'bullmq';
+import type { Logger } from '../commands/command.js';
+import type { Messenger } from '../commands/services.js';
+import type { Transport } from '../src/cluster/transport.js';
+import type { Finding } from '../src/neox/failure-kinds.js';
+import { SqueueTicker } from '../src/neox/squeue-ticker.js';
+import { suggestFix } from '../src/neox/suggest-fix.js';
+import {
+  DEFAULT_WATCH_OPTIONS,
+  type FinalJobState,
+  type JobSnapshot,
+  stepWatch,
+  type WatchOptions,
+} from '../src/neox/training-watch.js';
+import { createWatchData, type WatchData, WatchRequest } from '../src/neox/watch-state.js';
+import type { QueueFactory, RunningWorker } from '../src/queue/queue-factory.js';
+
+// The durable training watch: one BullMQ job per Slurm job (id `train-<jobid>`), its whole state in the
+// job's data. A bot restart leaves the job active; its lock expires, BullMQ hands it to the next worker,
+// which resumes from the stored byte offset and outbox — nothing re-read, nothing posted twice.
+
+export const MONITOR_QUEUE = 'train-monitor';
+export const watchJobId = (slurmJobId: string) => `train-${slurmJobId}`;
+
+/** What the watch needs from the Slurm client (src/cluster/slurm.ts SlurmClient fits). */
+export interface MonitorSlurm {
+  jobs(ids: readonly string[]): Promise<ReadonlyMap<string, JobSnapshot | null>>;
+  history(ids: readonly string[]): Promise<ReadonlyMap<string, { state: string; exitCode: string | null } | null>>;
+}
+
+export interface TrainingMonitorDeps {
+  readonly factory: QueueFactory;
+  readonly transport: Transport;
+  readonly slurm: MonitorSlurm;
+  readonly messenger: Messenger;
+  readonly neoxDir: string;
+  readonly log: Logger;
+  /** Seconds between polls of squeue and the logs. */
+  readonly pollMs: number;
+  readonly options?: Partial<WatchOptions>;
+  /** Most watches one process runs at once (each is one active BullMQ job). */
+  readonly concurrency?: number;
+  /** How long a crashed bot's watches stay locked before another worker resumes them. */
+  readonly lockDurationMs?: number;
+  readonly now?: () => number;
+}
+
+export interface WatchResult {
+  readonly jobId: string;
+  readonly lastIteration: number | null;
+  readonly findings: readonly string[];
+}
+
+const never = () => new Promise<never>(() => {});
+
+export class TrainingMonitor {
+  readonly ticker: SqueueTicker<JobSnapshot>;
+  private worker: RunningWorker<WatchData, WatchResult> | null = null;
+  private readonly options: WatchOptions;
+  private readonly now: () => number;
+  /** Bytes read from logs by this process, for the benchmark. */
+  readonly stats = { bytesRead: 0, steps: 0, posts: 0 };
+
+  constructor(private readonly deps: TrainingMonitorDeps) {
+    this.options = { ...DEFAULT_WATCH_OPTIONS, ...deps.options };
+    this.now = deps.now ?? Date.now;
+    this.ticker = new SqueueTicker<JobSnapshot>(deps.slurm, deps.pollMs, (e) =>
+      deps.log.warn({ err: String(e) }, 'squeue poll failed; retrying next poll'),
+    );
+  }
+
+  private get queue() {
+    return this.deps.factory.queue<WatchData, WatchResult>(MONITOR_QUEUE);
+  }
+
+  /** Start watching a submitted job. Idempotent: a second call for the same Slurm job is a no-op. */
+  async watch(req: WatchRequest): Promise<void> {
+    const parsed = WatchRequest.parse(req);
+    await this.queue.add('watch', createWatchData(parsed), {
+      jobId: watchJobId(parsed.jobId),
+      attempts: 1000,
+      backoff: { type: 'fixed', delay: this.deps.pollMs },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+  }
+
+  /** The stored watch state of a Slurm job, if one was ever watched (for /train status). */
+  async get(slurmJobId: string): Promise<WatchData | null> {
+    const job = await this.queue.getJob(watchJobId(slurmJobId));
+    return job ? job.data : null;
+  }
+
+  start(): void {
+    if (this.worker) return;
+    const lock = this.deps.lockDurationMs ?? 30_000;
+    this.worker = this.deps.factory.worker<WatchData, WatchResult>(
+      MONITOR_QUEUE,
+      (job, token, shutdown) => this.run(job, shutdown),
+      {
+        concurrency: this.deps.concurrency ?? 500,
+        lockDuration: lock,
+        stalledInterval: Math.max(1000, Math.floor(lock / 2)),
+        // A restart is routine for a watch; it must survive any number of them.
+        maxStalledCount: 1_000_000,
+      },
+    );
+    this.ticker.start();
+  }
+
+  async close(graceMs = 0): Promise<void> {
+    this.ticker.stop();
+    await this.worker?.close(graceMs);
+    this.worker = null;
+  }
+
+  /** Crash simulation for tests: stop polling and drop the worker without finishing anything. */
+  async kill(): Promise<void> {
+    this.ticker.stop();
+    await this.worker?.kill();
+    this.worker = null;
+  }
+
+  private async run(job: Job<WatchData, WatchResult>, shutdown: AbortSignal): Promise<WatchResult> {
+    const data: WatchData = structuredClone(job.data);
+    const stepDeps = {
+      transport: this.deps.transport,
+      now: this.now,
+      options: this.options,
+      finalState: async (id: string): Promise<FinalJobState | null> => {
+        const j = (await this.deps.slurm.history([id])).get(id);
+        return j ? { state: j.state, exitCode: j.exitCode } : null;
+      },
+      suggestFix: (d: WatchData, f: Finding) => suggestFix(this.deps.transport, this.deps.neoxDir, d, f),
+    };
+    // A resumed job may hold messages decided before the restart but not yet posted.
+    await this.deliver(job, data, shutdown);
+    while (!data.done) {
+      if (shutdown.aborted) return never();
+      let snap: JobSnapshot | null;
+      try {
+        snap = await this.ticker.next(data.req.jobId, shutdown);
+      } catch {
+        return never(); // shut down while waiting: the next worker resumes this job
+      }
+      const before = data.bytesRead;
+      try {
+        await stepWatch(stepDeps, data, snap);
+      } catch (e) {
+        // A failed read (SSH hiccup) loses nothing: the offset only moves after a successful read.
+        this.deps.log.warn({ jobId: data.req.jobId, err: String(e) }, 'training watch step failed; retrying');
+        continue;
+      }
+      this.stats.steps += 1;
+      this.stats.bytesRead += data.bytesRead - before;
+      if (shutdown.aborted) return never();
+      await job.updateData(data);
+      await this.deliver(job, data, shutdown);
+    }
+    return { jobId: data.req.jobId, lastIteration: data.scan.lastIteration, findings: data.reported.findings };
+  }
+
+  /** Post the outbox in order; each message leaves the outbox (and Redis) right after it is posted. */
+  private async deliver(job: Job<WatchData, WatchResult>, data: WatchData, shutdown: AbortSignal): Promise<void> {
+    while (data.outbox.length > 0 && !shutdown.aborted) {
+      const reply = data.outbox[0];
+      if (!reply) break;
+      const target = data.threadTs
+        ? { channel: data.req.channel, threadTs: data.threadTs }
+        : { channel: data.req.channel };
+      let posted: { channel: string; ts: string };
+      try {
+        posted = await this.deps.messenger.post(target, reply);
+      } catch (e) {
+        this.deps.log.warn({ jobId: data.req.jobId, err: String(e) }, 'posting a training update failed; will retry');
+        return;
+      }
+      this.stats.posts += 1;
+      if (!data.threadTs) data.threadTs = posted.ts;
+      data.outbox.shift();
+      if (shutdown.aborted) return;
+      await job.updateData(data);
+    }
+  }
+}

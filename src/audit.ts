@@ -1,0 +1,120 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { InvocationAudit } from '../commands/command.js';
+import type { RunOptions, RunResult, Transport } from './cluster/transport.js';
+
+export type AuditOutcome = 'ok' | 'error' | 'refused' | 'invalid';
+
+/** One line of AUDIT_LOG: who ran what, what ran on the cluster, how it ended. Never a secret. */
+export interface AuditRecord {
+  readonly time: string;
+  readonly user: string;
+  readonly userName?: string;
+  readonly source: 'slack' | 'cli';
+  readonly channel?: string;
+  /** The command as typed, e.g. `/train list alice`. */
+  readonly command: string;
+  /** Every argv run on the cluster while handling it, in order. */
+  readonly argv: readonly (readonly string[])[];
+  readonly outcome: AuditOutcome;
+  readonly message?: string;
+  readonly notes?: Readonly<Record<string, string | number | boolean>>;
+  readonly durationMs: number;
+}
+
+export interface AuditSink {
+  write(record: AuditRecord): Promise<void>;
+}
+
+interface AuditLogger {
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** JSON lines appended to `path` (directory created), each record also logged. */
+export class AuditLog implements AuditSink {
+  #chain: Promise<void> = Promise.resolve();
+  #dirReady: Promise<unknown> | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly log: AuditLogger,
+  ) {}
+
+  /** Fail at startup, not on the first command, when the audit file cannot be written. */
+  async open(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    await appendFile(this.path, '');
+  }
+
+  write(record: AuditRecord): Promise<void> {
+    const clean = redactRecord(record);
+    this.log.info({ audit: clean }, 'audit');
+    this.#dirReady ??= mkdir(dirname(this.path), { recursive: true });
+    // Serialised so concurrent invocations never interleave partial lines.
+    this.#chain = this.#chain
+      .then(() => this.#dirReady)
+      .then(() => appendFile(this.path, `${JSON.stringify(clean)}\n`))
+      .catch((err: unknown) => {
+        this.log.error({ err, path: this.path }, 'could not write the audit record');
+      });
+    return this.#chain;
+  }
+}
+
+/** Collects argv and notes for one invocation. */
+export class InvocationRecorder implements InvocationAudit {
+  readonly argvs: string[][] = [];
+  readonly notes: Record<string, string | number | boolean> = {};
+  argv(argv: readonly string[]): void {
+    this.argvs.push([...argv]);
+  }
+  note(key: string, value: string | number | boolean): void {
+    this.notes[key] = value;
+  }
+}
+
+const current = new AsyncLocalStorage<InvocationRecorder>();
+
+/** Run `fn` with `recorder` as the invocation every audited transport call is attributed to. */
+export function withInvocation<T>(recorder: InvocationRecorder, fn: () => Promise<T>): Promise<T> {
+  return current.run(recorder, fn);
+}
+
+/**
+ * Wraps a transport so each argv it runs is recorded in the current invocation's audit record — including
+ * calls made deep inside the Slurm client, which never sees the context.
+ */
+export function auditingTransport(inner: Transport): Transport {
+  return {
+    kind: inner.kind,
+    run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
+      current.getStore()?.argv(argv);
+      return inner.run(argv, opts);
+    },
+    close: () => inner.close(),
+  };
+}
+
+const SECRET_PATTERNS: readonly [RegExp, string][] = [
+  [/xox[abposre]-[A-Za-z0-9-]+/g, 'xox*-[redacted]'],
+  [/xapp-[A-Za-z0-9-]+/g, 'xapp-[redacted]'],
+  [/\bhf_[A-Za-z0-9]{8,}/g, 'hf_[redacted]'],
+  [/\b([A-Z0-9_]*(?:TOKEN|SECRET|PASSWORD|PASSWD|API_KEY)[A-Z0-9_]*)=[^\s,]+/g, '$1=[redacted]'],
+];
+
+export function redactSecrets(s: string): string {
+  let out = s;
+  for (const [re, rep] of SECRET_PATTERNS) out = out.replace(re, rep);
+  return out;
+}
+
+function redactRecord(r: AuditRecord): AuditRecord {
+  return {
+    ...r,
+    command: redactSecrets(r.command),
+    argv: r.argv.map((a) => a.map(redactSecrets)),
+    ...(r.message === undefined ? {} : { message: redactSecrets(r.message) }),
+  };
+}

@@ -1,0 +1,42 @@
+import { ClusterError } from './errors.js';
+import type { RunOptions, RunResult, Transport } from './cluster/transport.js';
+
+/**
+ * At most `max` commands on the cluster at once; the rest wait their turn in order. The SSH transport
+ * already caps its channels; this gives the local transport (a bot on the login node) the same bound, so a
+ * burst of slash commands cannot fork hundreds of processes on the node the team logs into — nor starve the
+ * event loop that has to ack the next command within 3 s.
+ */
+export function limitedTransport(inner: Transport, max: number): Transport & { readonly waiting: number } {
+  let active = 0;
+  let closed = false;
+  const queue: { go(): void; fail(e: Error): void }[] = [];
+  const release = () => {
+    active--;
+    queue.shift()?.go();
+  };
+  // A woken waiter increments `active` itself, right after its await resumes.
+  return {
+    kind: inner.kind,
+    get waiting() {
+      return queue.length;
+    },
+    async run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
+      if (closed) throw new ClusterError('the bot is shutting down; nothing was run', { argv });
+      if (active >= max) {
+        await new Promise<void>((go, fail) => queue.push({ go, fail }));
+      }
+      active++;
+      try {
+        return await inner.run(argv, opts);
+      } finally {
+        release();
+      }
+    },
+    async close() {
+      closed = true;
+      for (const w of queue.splice(0)) w.fail(new ClusterError('the bot is shutting down; nothing was run'));
+      await inner.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { type DestinationStream, type Logger, pino } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  readonly level: string;
+  /** Human-readable lines (a terminal); JSON lines otherwise. */
+  readonly pretty: boolean;
+  /** Defaults to stdout (stderr for the CLI, whose stdout carries the answer). */
+  readonly destination?: DestinationStream | NodeJS.WritableStream;
+}
+
+// Belt and braces: secrets are never passed to the logger, and these paths are censored if one slips in.
+const REDACT = [
+  'token',
+  '*.token',
+  'botToken',
+  'appToken',
+  'signingSecret',
+  '*.signingSecret',
+  'headers.authorization',
+  '*.headers.authorization',
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  '*.SLACK_BOT_TOKEN',
+  '*.SLACK_APP_TOKEN',
+  '*.SLACK_SIGNING_SECRET',
+];
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const options = { level: opts.level, redact: { paths: REDACT, censor: '[redacted]' } };
+  if (opts.pretty) {
+    // In-thread pretty stream (no worker transport): works the same under tsx, vitest and node.
+    const stream = pretty({
+      colorize: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname',
+      destination: opts.destination ?? 1,
+      sync: true,
+    });
+    return pino(options, stream);
+  }
+  return pino(options, (opts.destination as DestinationStream | undefined) ?? pino.destination(1));
+}
+
+/** For tests and tools that must not print. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

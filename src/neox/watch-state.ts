@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import type { Reply } from '../reply.js';
+import type { FailureKind } from './failure-kinds.js';
+import { createScanState, type ScanState } from './log-scanner.js';
+import { createStallClock, type StallClock } from './stall.js';
+
+// Everything a training watch knows, stored in its BullMQ job's data after every step so a restarted bot
+// resumes where it stopped: byte offset, parser state, and what was already posted.
+
+export const WatchRequest = z.object({
+  jobId: z.string().regex(/^\d{1,12}$/),
+  logPath: z.string().startsWith('/'),
+  configPath: z.string().startsWith('/').nullable(),
+  save: z.string().startsWith('/').nullable(),
+  saveInterval: z.number().int().positive().nullable(),
+  /** Slack user id of the submitter (mentioned on escalations), or null. */
+  submitter: z.string().nullable(),
+  channel: z.string().min(1),
+  /** Post updates under this message; when absent the watch starts its own thread. */
+  threadTs: z.string().nullable(),
+});
+export type WatchRequest = z.infer<typeof WatchRequest>;
+
+export interface WatchReported {
+  thread: boolean;
+  report50: boolean;
+  checkpoint: string | null;
+  findings: FailureKind[];
+  final: boolean;
+}
+
+export interface WatchData {
+  readonly v: 1;
+  readonly req: WatchRequest;
+  offset: number;
+  inode: string | null;
+  scan: ScanState;
+  clock: StallClock;
+  /** Slurm state at the last poll; `missing` counts consecutive polls without the job in squeue. */
+  slurmState: string | null;
+  missing: number;
+  polls: number;
+  threadTs: string | null;
+  reported: WatchReported;
+  /** Messages decided but not yet posted (posted, then removed, so a restart neither loses nor repeats). */
+  outbox: Reply[];
+  bytesRead: number;
+  done: boolean;
+}
+
+export function createWatchData(req: WatchRequest): WatchData {
+  return {
+    v: 1,
+    req,
+    offset: 0,
+    inode: null,
+    scan: createScanState(),
+    clock: createStallClock(),
+    slurmState: null,
+    missing: 0,
+    polls: 0,
+    threadTs: req.threadTs,
+    reported: { thread: req.threadTs !== null, report50: false, checkpoint: null, findings: [], final: false },
+    outbox: [],
+    bytesRead: 0,
+    done: false,
+  };
+}

@@ -1,0 +1,118 @@
+import type { Reply, ReplyChart } from '../reply.js';
+import type { DigestComparison } from './digest.js';
+
+const CAUSE_LABEL = { rate_limited: 'rate limited (429)', timeout: 'timeout', other: 'other' } as const;
+const MAX_FAILURE_LINES = 15;
+
+export interface DigestReplyOptions {
+  /** Daily totals, oldest first, for a 7-day trend chart; omit for a per-experiment bar chart. */
+  readonly trend?: readonly { since: Date; completed: number; successRate: number }[];
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** The digest as a Reply: `data` is exactly the `digest --json` contract (design.md §5), nothing more. */
+export function digestReply(cmp: DigestComparison, opts: DigestReplyOptions = {}): Reply {
+  const d = cmp.current;
+  const { since, until } = d.period;
+  const names = Object.keys(d.json.experiments);
+  const t = d.totals;
+  const change =
+    cmp.successRateChange === null
+      ? 'no comparison (previous period completed nothing)'
+      : `${cmp.successRateChange >= 0 ? '+' : ''}${cmp.successRateChange.toFixed(1)} pts vs previous period`;
+  const lines: string[] = [];
+  if (names.length === 0) {
+    lines.push('No checkpoint-pipeline runs in this period.');
+  } else {
+    lines.push(
+      `*${t.succeeded}/${t.completed}* completed uploads succeeded (${pct(t.successRate)}), ${change}.` +
+        (t.running > 0 ? ` ${t.running} still running.` : ''),
+    );
+  }
+  if (d.failures.length > 0) {
+    lines.push('', '*Failures*');
+    for (const f of d.failures.slice(0, MAX_FAILURE_LINES)) {
+      const step = f.step === null ? '' : ` step ${f.step}`;
+      lines.push(
+        `• ${f.experiment}${step} job \`${f.jobId ?? '?'}\` ${CAUSE_LABEL[f.cause]}: ${f.line ?? '(no line)'}`,
+      );
+    }
+    if (d.failures.length > MAX_FAILURE_LINES)
+      lines.push(`…and ${d.failures.length - MAX_FAILURE_LINES} more`);
+  }
+  if (d.json.uploadedRepos.length > 0) {
+    lines.push('', `*Models uploaded* (${d.json.uploadedRepos.length})`);
+    lines.push(d.json.uploadedRepos.map((r) => `\`${r}\``).join(', '));
+  }
+  const rows = names.map((n) => {
+    const c = d.json.experiments[n];
+    if (!c) return [n];
+    const ch = cmp.experimentRateChange[n];
+    return [
+      n,
+      String(c.completed),
+      String(c.succeeded),
+      String(c.failed),
+      String(c.running),
+      c.completed === 0 ? '—' : pct(c.successRate),
+      `${c.failures.rate_limited}/${c.failures.timeout}/${c.failures.other}`,
+      ch === undefined ? '—' : `${ch >= 0 ? '+' : ''}${ch.toFixed(1)}`,
+    ];
+  });
+  let chart: ReplyChart | undefined;
+  if (opts.trend?.some((p) => p.completed > 0)) {
+    chart = {
+      kind: 'line',
+      title: 'Upload success rate, last 7 days',
+      xLabel: 'days ago',
+      yLabel: 'success %',
+      series: [
+        {
+          name: 'all experiments',
+          points: opts.trend.map(
+            (p, i, a) => [i - (a.length - 1), Math.round(p.successRate * 10) / 10] as const,
+          ),
+        },
+      ],
+    };
+  } else if (names.some((n) => (d.json.experiments[n]?.completed ?? 0) > 0)) {
+    chart = {
+      kind: 'bar',
+      title: 'Upload success rate per experiment',
+      yLabel: 'success %',
+      series: names.map((n, i) => ({
+        name: n,
+        points: [[i, Math.round((d.json.experiments[n]?.successRate ?? 0) * 1000) / 10] as const],
+      })),
+    };
+  }
+  const level = t.failed > 0 ? 'warn' : 'ok';
+  return {
+    level: names.length === 0 ? 'info' : level,
+    title: `Checkpoint upload digest ${since.toISOString()} – ${until.toISOString()}`,
+    text: lines.join('\n'),
+    ...(rows.length > 0
+      ? {
+          table: {
+            columns: [
+              'experiment',
+              'completed',
+              'ok',
+              'failed',
+              'running',
+              'success',
+              '429/timeout/other',
+              'Δ pts',
+            ],
+            rows,
+          },
+        }
+      : {}),
+    ...(chart ? { chart } : {}),
+    context: [
+      `A run belongs to the period by its log's modification time; previous period: ${cmp.previous.totals.succeeded}/${cmp.previous.totals.completed}.`,
+    ],
+    data: d.json,
+  };
+}

@@ -1,0 +1,110 @@
+import type { Transport } from '../cluster/transport.js';
+import { ClusterError } from '../errors.js';
+import type { LogRecord } from './digest.js';
+import { jobIdFromLogName, parsePipelineLines } from './pipeline-log.js';
+import {
+  buildScanScript,
+  CAUSE_PATTERNS,
+  HEAD_PATTERNS,
+  parseScanOutput,
+  UPLOAD_PATTERNS,
+} from './scan-script.js';
+
+const GREPPED: readonly string[] = [...HEAD_PATTERNS, ...UPLOAD_PATTERNS, ...CAUSE_PATTERNS];
+
+import type { ScanStore, StoredLog } from './scan-store.js';
+
+export interface SweepResult {
+  /** Every pipeline log known after the sweep (read now or remembered). */
+  readonly records: readonly LogRecord[];
+  readonly changed: number;
+  readonly deleted: number;
+  /** Bytes of stdout the remote command sent back. */
+  readonly bytesReturned: number;
+  /** Bytes of the changed logs on disk (what copying them would have cost). */
+  readonly changedLogBytes: number;
+  /** Where the time went, in ms: reading the store, the remote command, parsing, writing the store. */
+  readonly timings: { load: number; remote: number; parse: number; save: number };
+}
+
+export interface LogScannerOptions {
+  readonly transport: Transport;
+  readonly store: ScanStore;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Sweeps one pipeline-log directory with ONE remote command that returns only the lines that matter, and
+ * remembers (name → size, mtime, parsed run) so the next sweep reads only new or changed logs.
+ * Sweeps of the same directory never overlap: in-process they queue; across replicas the store's lock does it.
+ */
+export class LogScanner {
+  readonly #script = buildScanScript();
+  readonly #inFlight = new Map<string, Promise<SweepResult>>();
+
+  constructor(private readonly opts: LogScannerOptions) {}
+
+  sweep(dir: string): Promise<SweepResult> {
+    const prev = this.#inFlight.get(dir) ?? Promise.resolve(undefined);
+    const next = prev
+      .catch(() => undefined)
+      .then(() => this.opts.store.withLock(dir, () => this.#sweepOnce(dir)));
+    this.#inFlight.set(dir, next);
+    void next
+      .finally(() => {
+        if (this.#inFlight.get(dir) === next) this.#inFlight.delete(dir);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  async #sweepOnce(dir: string): Promise<SweepResult> {
+    const t0 = performance.now();
+    const known = await this.opts.store.load(dir);
+    const t1 = performance.now();
+    let input = '';
+    for (const [name, k] of known) input += `${name} ${k.size} ${k.mtime}\n`;
+    const res = await this.opts.transport.run(['sh', '-c', this.#script, 'pipeline-scan', dir], {
+      input,
+      timeoutMs: this.opts.timeoutMs ?? 300_000,
+      maxOutputBytes: 256 * 1024 * 1024,
+    });
+    if (res.exitCode !== 0) {
+      const why = res.exitCode === 3 ? `cannot enter log directory ${dir}` : `log scan failed in ${dir}`;
+      throw new ClusterError(why, { exitCode: res.exitCode, stderr: res.stderr });
+    }
+    const t2 = performance.now();
+    const out = parseScanOutput(res.stdout);
+    const upserts: StoredLog[] = [];
+    let changedLogBytes = 0;
+    for (const f of out.changed) {
+      const jobId = jobIdFromLogName(f.name);
+      if (jobId === null) continue;
+      // Tail lines that also match a grepped pattern are already in `lines`; counting them twice would
+      // double 429s. (The completion line comes only from the tail.)
+      const extra = f.tail.filter((l) => !GREPPED.some((p) => l.includes(p)));
+      const run = parsePipelineLines([...f.lines, ...extra], { jobId });
+      const rec: StoredLog = { name: f.name, size: f.size, mtime: f.mtime, mtimeMs: mtimeToMs(f.mtime), run };
+      upserts.push(rec);
+      known.set(f.name, rec);
+      changedLogBytes += f.size;
+    }
+    const deleted = out.deleted.filter((n) => known.delete(n));
+    const t3 = performance.now();
+    if (upserts.length > 0 || deleted.length > 0) await this.opts.store.save(dir, upserts, deleted);
+    const t4 = performance.now();
+    return {
+      records: [...known.values()],
+      changed: upserts.length,
+      deleted: deleted.length,
+      bytesReturned: Buffer.byteLength(res.stdout),
+      changedLogBytes,
+      timings: { load: t1 - t0, remote: t2 - t1, parse: t3 - t2, save: t4 - t3 },
+    };
+  }
+}
+
+function mtimeToMs(mtime: string): number {
+  const [s, frac = ''] = mtime.split('.');
+  return Number(s) * 1000 + Math.floor(Number(`0.${frac || '0'}`) * 1000);
+}

@@ -1,0 +1,215 @@
+// H-E (upload queue) and anyone else: use this to read a checkpoint-pipeline log's outcome.
+//   parsePipelineLog(text, { jobId })  → PipelineRun (experiment, step, outcome, exitCode, failureCause,
+//   tellingLine, uploadedRepos, rateLimit hints). parsePipelineLines(lines) does the same on a subset of
+//   lines (the digest scanner only fetches the matching ones; PIPELINE_LINE_PATTERN says which).
+//   jobIdFromLogName('checkpoint_pipeline_123.out') → '123'. Pure functions, no I/O. Owner: H-F.
+//
+// Counting rules (design.md §3): succeeded iff "Pipeline completed at … with exit code 0"; no completion
+// line = running (or crashed — the log cannot tell); a failed run is rate_limited if a 429 appears anywhere,
+// else timeout if a RequestTimeout appears, else other. "Repository … already exists" is benign.
+
+export type PipelineOutcome = 'succeeded' | 'failed' | 'running';
+export type FailureCause = 'rate_limited' | 'timeout' | 'other';
+export const FAILURE_CAUSES: readonly FailureCause[] = ['rate_limited', 'timeout', 'other'];
+
+/** What a 429 printed about the Hub's limit (`RateLimit: "api";r=<remaining>;t=<reset s>`, `Retry-After`). */
+export interface RateLimitHint {
+  readonly policy?: string;
+  readonly remaining?: number;
+  readonly resetSeconds?: number;
+  readonly retryAfterSeconds?: number;
+}
+
+export interface PipelineRun {
+  readonly jobId: string | null;
+  readonly experiment: string | null;
+  readonly step: number | null;
+  readonly outcome: PipelineOutcome;
+  /** From the completion line; null while running. */
+  readonly exitCode: number | null;
+  /** The `<date>` text of the completion line, as printed. */
+  readonly completedAt: string | null;
+  /** Unique, in order of appearance: the text after the last " to " of each "Successfully uploaded" line. */
+  readonly uploadedRepos: readonly string[];
+  /** How many 429 lines the log shows (a run may retry through them and still succeed). */
+  readonly rateLimitHits: number;
+  readonly rateLimit: RateLimitHint | null;
+  readonly timeoutHits: number;
+  readonly repoAlreadyExists: boolean;
+  /** Set only when outcome is 'failed'. */
+  readonly failureCause: FailureCause | null;
+  /** The line that tells why it failed (the 429, the timeout, the last error line, or the completion line). */
+  readonly tellingLine: string | null;
+}
+
+const LOG_NAME = /^checkpoint_pipeline_([0-9]+(?:_[0-9]+)?)\.out$/;
+
+/** `checkpoint_pipeline_<jobid>.out` → jobid; anything else is not a pipeline log → null. */
+export function jobIdFromLogName(name: string): string | null {
+  return LOG_NAME.exec(name)?.[1] ?? null;
+}
+
+export function isPipelineLogName(name: string): boolean {
+  return LOG_NAME.test(name);
+}
+
+/**
+ * Fixed strings that pick out every line the parser needs (used with `grep -F` on the cluster side).
+ * Error-looking lines for the "other" cause come from the log's tail instead, so they are not listed here.
+ */
+export const PIPELINE_LINE_PATTERNS: readonly string[] = [
+  'Experiment:',
+  'Checkpoint:',
+  'Processing checkpoint',
+  'Successfully uploaded',
+  'HfHubHTTPError',
+  '429 Client Error',
+  'Too Many Requests',
+  'RateLimit',
+  'Retry-After',
+  'RequestTimeout',
+  'already exists',
+  'Pipeline completed at',
+];
+
+const RE = {
+  experiment: /(?:^|[\s\]|])Experiment:\s*(\S+)/,
+  checkpoint: /(?:^|[\s\]|])Checkpoint:\s*(?:global_step)?(\d+)\b/,
+  processing: /Processing checkpoint\s+(?:global_step)?(\d+)\b/,
+  uploaded: /Successfully uploaded .* to (\S+)/,
+  http429: /HfHubHTTPError:\s*429\b|\b429 Client Error\b|\b429 Too Many Requests\b/,
+  rateLimit: /RateLimit"?\s*[:=]\s*"?([A-Za-z_-]+)"?\s*;\s*r=(\d+)\s*;\s*t=(\d+)/,
+  retryAfter: /Retry-After"?\s*[:=]\s*"?(\d+)/i,
+  timeout: /\bRequestTimeout\b/,
+  exists: /Repository \S+ already exists/,
+  completed: /Pipeline completed at (.*?) with exit code (-?\d+)/,
+  // "Traceback (most recent call last):" is never the telling line; the exception line after it is.
+  errorish: /(?:Error|Exception)\b|\b(?:ERROR|FAILED|Failed|failed|Killed|CANCELLED|fatal)\b/,
+};
+
+export interface ParseOptions {
+  readonly jobId?: string | null;
+}
+
+/** Parse a whole log. */
+export function parsePipelineLog(text: string, opts: ParseOptions = {}): PipelineRun {
+  return parsePipelineLines(text.split(/\r?\n/), opts);
+}
+
+/**
+ * Parse the lines of one log in file order — all of them, or only the ones matching PIPELINE_LINE_PATTERNS
+ * plus the log's last lines (that is what the scanner returns).
+ */
+export function parsePipelineLines(lines: Iterable<string>, opts: ParseOptions = {}): PipelineRun {
+  let experiment: string | null = null;
+  let step: number | null = null;
+  let exitCode: number | null = null;
+  let completedAt: string | null = null;
+  let completionLine: string | null = null;
+  const repos = new Set<string>();
+  let rateLimitHits = 0;
+  let last429: string | null = null;
+  let rateLimit: { -readonly [K in keyof RateLimitHint]: RateLimitHint[K] } | null = null;
+  let timeoutHits = 0;
+  let lastTimeout: string | null = null;
+  let repoAlreadyExists = false;
+  let lastErrorish: string | null = null;
+
+  for (const raw of lines) {
+    const line = raw.replace(/\r$/, '').trimEnd();
+    if (line === '') continue;
+    if (experiment === null) {
+      const m = RE.experiment.exec(line);
+      if (m) {
+        experiment = m[1] ?? null;
+        continue;
+      }
+    }
+    if (step === null) {
+      const m = RE.checkpoint.exec(line) ?? RE.processing.exec(line);
+      if (m) {
+        step = Number(m[1]);
+        continue;
+      }
+    }
+    const done = RE.completed.exec(line);
+    if (done) {
+      // The last completion line wins: a log appended by a re-run ends with the re-run's result.
+      completedAt = done[1] ?? null;
+      exitCode = Number(done[2]);
+      completionLine = line.trim();
+      continue;
+    }
+    if (RE.uploaded.test(line)) {
+      const repo = line.slice(line.lastIndexOf(' to ') + 4).trim();
+      if (repo !== '') repos.add(repo);
+      continue;
+    }
+    if (RE.exists.test(line)) {
+      repoAlreadyExists = true;
+      continue;
+    }
+    let hinted = false;
+    const rl = RE.rateLimit.exec(line);
+    if (rl) {
+      rateLimit = {
+        ...(rateLimit ?? {}),
+        policy: rl[1],
+        remaining: Number(rl[2]),
+        resetSeconds: Number(rl[3]),
+      };
+      hinted = true;
+    }
+    const ra = RE.retryAfter.exec(line);
+    if (ra) {
+      rateLimit = { ...(rateLimit ?? {}), retryAfterSeconds: Number(ra[1]) };
+      hinted = true;
+    }
+    if (RE.http429.test(line)) {
+      rateLimitHits++;
+      last429 = line.trim();
+      continue;
+    }
+    if (RE.timeout.test(line)) {
+      timeoutHits++;
+      lastTimeout = line.trim();
+      continue;
+    }
+    if (!hinted && RE.errorish.test(line)) lastErrorish = line.trim();
+  }
+
+  const outcome: PipelineOutcome = exitCode === null ? 'running' : exitCode === 0 ? 'succeeded' : 'failed';
+  let failureCause: FailureCause | null = null;
+  let tellingLine: string | null = null;
+  if (outcome === 'failed') {
+    if (rateLimitHits > 0) {
+      failureCause = 'rate_limited';
+      tellingLine = last429;
+    } else if (timeoutHits > 0) {
+      failureCause = 'timeout';
+      tellingLine = lastTimeout;
+    } else {
+      failureCause = 'other';
+      tellingLine = lastErrorish ?? completionLine;
+    }
+  }
+  return {
+    jobId: opts.jobId ?? null,
+    experiment,
+    step,
+    outcome,
+    exitCode,
+    completedAt,
+    uploadedRepos: [...repos],
+    rateLimitHits,
+    rateLimit,
+    timeoutHits,
+    repoAlreadyExists,
+    failureCause,
+    tellingLine: tellingLine === null ? null : clip(tellingLine),
+  };
+}
+
+function clip(s: string, max = 300): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { LogRecord } from './digest.js';
+
+/** What a sweep remembers about one log: enough to skip it next time and to count it without re-reading. */
+export interface StoredLog extends LogRecord {
+  /** find's `%T@` text, compared verbatim. */
+  readonly mtime: string;
+}
+
+export interface ScanStore {
+  load(dir: string): Promise<Map<string, StoredLog>>;
+  save(dir: string, upserts: readonly StoredLog[], deletes: readonly string[]): Promise<void>;
+  /** Runs `fn` while no other sweep of `dir` runs (in any process sharing the store). */
+  withLock<T>(dir: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** For the offline CLI and one-shot digests: nothing outlives the process. */
+export class MemoryScanStore implements ScanStore {
+  readonly #dirs = new Map<string, Map<string, StoredLog>>();
+
+  async load(dir: string): Promise<Map<string, StoredLog>> {
+    return new Map(this.#dirs.get(dir) ?? []);
+  }
+
+  async save(dir: string, upserts: readonly StoredLog[], deletes: readonly string[]): Promise<void> {
+    const m = this.#dirs.get(dir) ?? new Map<string, StoredLog>();
+    for (const u of upserts) m.set(u.name, u);
+    for (const d of deletes) m.delete(d);
+    this.#dirs.set(dir, m);
+  }
+
+  withLock<T>(_dir: string, fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+}
+
+// Stored values come back from Redis, which anyone could have written: parse them like any other input.
+const StoredLogSchema = z.object({
+  name: z.string(),
+  size: z.number(),
+  mtime: z.string(),
+  mtimeMs: z.number(),
+  run: z.object({
+    jobId: z.string().nullable(),
+    experiment: z.string().nullable(),
+    step: z.number().nullable(),
+    outcome: z.enum(['succeeded', 'failed', 'running']),
+    exitCode: z.number().nullable(),
+    completedAt: z.string().nullable(),
+    uploadedRepos: z.array(z.string()),
+    rateLimitHits: z.number(),
+    rateLimit: z
+      .object({
+        policy: z.string().optional(),
+        remaining: z.number().optional(),
+        resetSeconds: z.number().optional(),
+        retryAfterSeconds: z.number().optional(),
+      })
+      .nullable(),
+    timeoutHits: z.number(),
+    repoAlreadyExists: z.boolean(),
+    failureCause: z.enum(['rate_limited', 'timeout', 'other']).nullable(),
+    tellingLine: z.string().nullable(),
+  }),
+});
+
+export interface RedisScanStoreOptions {
+  readonly redis: Redis;
+  /** Key prefix, e.g. `chatops` → `chatops:pipeline-logs:<dir>`. Tests use a random one. */
+  readonly prefix: string;
+  /** A sweep holding the lock longer than this is presumed dead. */
+  readonly lockTtlMs?: number;
+  readonly lockWaitMs?: number;
+}
+
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/** One Redis hash per log directory: field = log file name, value = JSON StoredLog. */
+export class RedisScanStore implements ScanStore {
+  readonly #cache = new Map<string, { version: string; logs: Map<string, StoredLog> }>();
+
+  constructor(private readonly opts: RedisScanStoreOptions) {}
+
+  key(dir: string): string {
+    return `${this.opts.prefix}:pipeline-logs:${dir}`;
+  }
+
+  async load(dir: string): Promise<Map<string, StoredLog>> {
+    const key = this.key(dir);
+    // A re-sweep with nothing new must stay cheap: keep the parsed map in memory and re-read the hash only
+    // when its version counter says another process (or a lost write) changed it.
+    const version = await this.opts.redis.get(`${key}:v`);
+    const cached = this.#cache.get(dir);
+    if (cached && cached.version === (version ?? '0')) return new Map(cached.logs);
+    const res = await this.opts.redis.multi().hgetall(key).get(`${key}:v`).exec();
+    const all = (res?.[0]?.[1] ?? {}) as Record<string, string>;
+    const v = (res?.[1]?.[1] ?? null) as string | null;
+    const out = new Map<string, StoredLog>();
+    for (const [name, json] of Object.entries(all)) {
+      try {
+        const r = StoredLogSchema.safeParse(JSON.parse(json));
+        // A value we cannot read is simply forgotten: the next sweep sees the file as new and re-reads it.
+        if (r.success && r.data.name === name) out.set(name, r.data);
+      } catch {
+        /* same: forget it */
+      }
+    }
+    this.#cache.set(dir, { version: v ?? '0', logs: new Map(out) });
+    return out;
+  }
+
+  async save(dir: string, upserts: readonly StoredLog[], deletes: readonly string[]): Promise<void> {
+    const key = this.key(dir);
+    const multi = this.opts.redis.multi();
+    for (let i = 0; i < upserts.length; i += 1000) {
+      const chunk: string[] = [];
+      for (const u of upserts.slice(i, i + 1000)) chunk.push(u.name, JSON.stringify(u));
+      multi.hset(key, ...chunk);
+    }
+    if (deletes.length > 0) multi.hdel(key, ...deletes);
+    multi.incr(`${key}:v`);
+    const res = await multi.exec();
+    const newVersion = Number(res?.at(-1)?.[1]);
+    const cached = this.#cache.get(dir);
+    if (cached && Number(cached.version) === newVersion - 1) {
+      for (const u of upserts) cached.logs.set(u.name, u);
+      for (const d of deletes) cached.logs.delete(d);
+      cached.version = String(newVersion);
+    } else {
+      this.#cache.delete(dir);
+    }
+  }
+
+  async withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+    const lockKey = `${this.key(dir)}:lock`;
+    const token = randomUUID();
+    const ttl = this.opts.lockTtlMs ?? 600_000;
+    const deadline = Date.now() + (this.opts.lockWaitMs ?? ttl);
+    for (;;) {
+      const ok = await this.opts.redis.set(lockKey, token, 'PX', ttl, 'NX');
+      if (ok === 'OK') break;
+      if (Date.now() > deadline) throw new Error(`another sweep of ${dir} has held the lock too long`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.opts.redis.eval(RELEASE, 1, lockKey, token);
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import type { Transport } from '../cluster/transport.js';
+import { ClusterError, trimStderr } from '../errors.js';
+import { PIPELINE_LINE_PATTERNS } from '../pipeline/pipeline-log.js';
+
+// Everything the upload queue does on the cluster, each a single remote command whatever the number of
+// jobs: submit one pipeline run, find a run we submitted but did not record (crash between sbatch and
+// saving its id), ask the state of every tracked run at once, read the lines of a log that matter.
+
+export interface PipelineSubmission {
+  readonly script: string;
+  readonly args: readonly string[];
+  /** Exported on top of the caller's environment (`--export=ALL,K=V,…`). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly jobName: string;
+  /** Slurm log path (`%j` allowed). */
+  readonly output: string;
+  /** Marks the run as ours; lets a resumed job find it by name + comment. */
+  readonly comment: string;
+}
+
+export interface TrackedState {
+  readonly state: string;
+}
+
+export interface PipelineCluster {
+  submit(s: PipelineSubmission): Promise<string>;
+  /** Runs still known to Slurm with this job name and comment (normally zero or one). */
+  findSubmitted(jobName: string, comment: string): Promise<string[]>;
+  /** One squeue for all ids; an id missing from the map has left the queue (ended). */
+  states(ids: readonly string[]): Promise<Map<string, TrackedState>>;
+  /** The log's telling lines (pattern matches + its last lines), or null when the log does not exist. */
+  readLog(path: string): Promise<string[] | null>;
+}
+
+// Values go through --export=…, which splits on commas; nothing we export may contain one.
+const EXPORT_VALUE = /^[^,\n\r]*$/;
+
+const TAIL_LINES = 20;
+// grep the lines the parser needs, then the tail (for the "other" cause's error line). Fixed script,
+// arguments only as positional parameters, so nothing from the user is ever parsed by the shell.
+// One line: transports refuse arguments with newlines.
+const READ_LOG_SCRIPT = `f=$1; shift; [ -r "$f" ] || { echo "@@missing@@"; exit 0; }; grep -F "$@" -- "$f"; echo "@@tail@@"; tail -n ${TAIL_LINES} -- "$f"`;
+
+export class TransportPipelineCluster implements PipelineCluster {
+  constructor(
+    private readonly transport: Transport,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  async submit(s: PipelineSubmission): Promise<string> {
+    const exports = Object.entries(s.env).map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || !EXPORT_VALUE.test(v))
+        throw new Error(`cannot export ${k}: names are identifiers and values cannot contain commas`);
+      return `${k}=${v}`;
+    });
+    const argv = [
+      'sbatch',
+      '--parsable',
+      `--job-name=${s.jobName}`,
+      `--output=${s.output}`,
+      `--comment=${s.comment}`,
+      `--export=${['ALL', ...exports].join(',')}`,
+      '--',
+      s.script,
+      ...s.args,
+    ];
+    const r = await this.transport.run(argv, { timeoutMs: this.timeoutMs });
+    const id = /^(\d+)(?:;\S+)?\s*$/.exec(r.stdout.trim())?.[1];
+    if (r.exitCode !== 0 || !id) {
+      throw new ClusterError(`sbatch failed (exit ${r.exitCode}): ${trimStderr(r.stderr, 500)}`, {
+        argv,
+        exitCode: r.exitCode,
+        stderr: trimStderr(r.stderr),
+      });
+    }
+    return id;
+  }
+
+  async findSubmitted(jobName: string, comment: string): Promise<string[]> {
+    const argv = ['squeue', '-h', '--name', jobName, '-o', '%i|%k'];
+    const r = await this.transport.run(argv, { timeoutMs: this.timeoutMs });
+    if (r.exitCode !== 0)
+      throw new ClusterError('squeue failed', { argv, exitCode: r.exitCode, stderr: r.stderr });
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim().split('|'))
+      .filter(([id, c]) => id && /^\d+$/.test(id) && c === comment)
+      .map(([id]) => id as string);
+  }
+
+  async states(ids: readonly string[]): Promise<Map<string, TrackedState>> {
+    const out = new Map<string, TrackedState>();
+    if (ids.length === 0) return out;
+    const argv = ['squeue', '-h', '-j', ids.join(','), '-o', '%i|%T'];
+    const r = await this.transport.run(argv, { timeoutMs: this.timeoutMs });
+    // With a single id Slurm answers "Invalid job id" once the job has been purged: it has ended.
+    if (r.exitCode !== 0 && !/Invalid job id/i.test(r.stderr)) {
+      throw new ClusterError('squeue failed', { argv, exitCode: r.exitCode, stderr: trimStderr(r.stderr) });
+    }
+    for (const line of r.stdout.split('\n')) {
+      const [id, state] = line.trim().split('|');
+      if (id && state) out.set(id, { state });
+    }
+    return out;
+  }
+
+  async readLog(path: string): Promise<string[] | null> {
+    const patterns = PIPELINE_LINE_PATTERNS.flatMap((p) => ['-e', p]);
+    const argv = ['sh', '-c', READ_LOG_SCRIPT, 'read-log', path, ...patterns];
+    const r = await this.transport.run(argv, { timeoutMs: this.timeoutMs, maxOutputBytes: 4 << 20 });
+    const lines = r.stdout.split('\n');
+    if (lines[0] === '@@missing@@') return null;
+    const cut = lines.indexOf('@@tail@@');
+    const matched = cut >= 0 ? lines.slice(0, cut) : lines;
+    // Tail lines the grep already returned would be counted twice.
+    const tail =
+      cut >= 0 ? lines.slice(cut + 1).filter((l) => !PIPELINE_LINE_PATTERNS.some((p) => l.includes(p))) : [];
+    return [...matched, ...tail].filter((l) => l !== '');
+  }
+}

@@ -1,0 +1,166 @@
+import {
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+  Queue,
+  QueueEvents,
+  Worker,
+  type WorkerOptions,
+} from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createRedisConnection, type RedisRole } from './redis-connection.js';
+
+export interface QueueFactoryOptions {
+  readonly redisUrl: string;
+  /** BullMQ key prefix. Production uses one fixed prefix; each test uses its own random one. */
+  readonly prefix: string;
+  /** Called with worker/queue errors (a BullMQ object without an 'error' listener crashes the process). */
+  readonly onError?: (err: Error, source: string) => void;
+}
+
+export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'autorun'>;
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * Owns every Redis connection, queue and worker it creates, and closes them in the right order: workers
+ * first (so no job is half-started), then queues and event streams, then the connections.
+ * One per process, built in src/main.ts (tests build one per test with a unique prefix).
+ */
+export class QueueFactory {
+  private readonly workers: RunningWorker[] = [];
+  private readonly others: Closable[] = [];
+  private readonly connections: Redis[] = [];
+  private readonly queues = new Map<string, Queue>();
+  private closed = false;
+
+  constructor(private readonly opts: QueueFactoryOptions) {}
+
+  get prefix(): string {
+    return this.opts.prefix;
+  }
+
+  /** A plain Redis client for your own keys (locks, counters). Prefix your keys with `keyPrefix()`. */
+  redis(role: RedisRole = 'command'): Redis {
+    this.assertOpen();
+    const r = createRedisConnection(this.opts.redisUrl, role);
+    r.on('error', (err) => this.opts.onError?.(err, 'redis'));
+    this.connections.push(r);
+    return r;
+  }
+
+  /** `<prefix>:<name>:` — a namespace for non-BullMQ keys that lives and dies with the queue's prefix. */
+  keyPrefix(name: string): string {
+    return `${this.opts.prefix}:${name}:`;
+  }
+
+  /** One Queue per name per factory (producers share it). */
+  queue<D = unknown, R = unknown>(name: string, defaultJobOptions?: JobsOptions): Queue<D, R> {
+    this.assertOpen();
+    const existing = this.queues.get(name);
+    if (existing) return existing as unknown as Queue<D, R>;
+    const q = new Queue<D, R>(name, {
+      connection: this.redis('command') as ConnectionOptions,
+      prefix: this.opts.prefix,
+      ...(defaultJobOptions ? { defaultJobOptions } : {}),
+    });
+    q.on('error', (err) => this.opts.onError?.(err, `queue ${name}`));
+    this.queues.set(name, q as unknown as Queue);
+    this.others.push(q);
+    return q;
+  }
+
+  queueEvents(name: string): QueueEvents {
+    this.assertOpen();
+    const ev = new QueueEvents(name, {
+      connection: this.redis('blocking') as ConnectionOptions,
+      prefix: this.opts.prefix,
+    });
+    ev.on('error', (err) => this.opts.onError?.(err, `events ${name}`));
+    this.others.push(ev);
+    return ev;
+  }
+
+  /** Start a worker. Its connection is a blocking one (`maxRetriesPerRequest: null`). */
+  worker<D = unknown, R = unknown>(
+    name: string,
+    processor: ShutdownAwareProcessor<D, R>,
+    settings: WorkerSettings = {},
+  ): RunningWorker<D, R> {
+    this.assertOpen();
+    const shutdown = new AbortController();
+    const w = new Worker<D, R>(name, (job, token) => processor(job, token, shutdown.signal), {
+      ...settings,
+      connection: this.redis('blocking') as ConnectionOptions,
+      prefix: this.opts.prefix,
+      autorun: true,
+    });
+    w.on('error', (err) => this.opts.onError?.(err, `worker ${name}`));
+    const running = new RunningWorker<D, R>(w, shutdown);
+    this.workers.push(running as unknown as RunningWorker);
+    return running;
+  }
+
+  /**
+   * Graceful shutdown: workers get `graceMs` to finish active jobs, then are force-closed — their jobs stay
+   * active with expiring locks, and BullMQ's stalled-job check hands them to the next worker, which must
+   * resume them idempotently.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.close(graceMs)));
+    await Promise.allSettled(this.others.map((o) => o.close()));
+    await Promise.allSettled(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('QueueFactory is closed');
+  }
+}
+
+/**
+ * A processor that also gets a shutdown signal. When it fires, the worker is gone: stop waiting, touch
+ * nothing, and never settle (settling would record a result through closed connections). The job stays
+ * active, its lock expires, and another worker resumes it.
+ */
+export type ShutdownAwareProcessor<D, R> = (
+  job: Job<D, R>,
+  token: string | undefined,
+  shutdown: AbortSignal,
+) => Promise<R>;
+
+export class RunningWorker<D = unknown, R = unknown> {
+  private closing: Promise<void> | null = null;
+  constructor(
+    readonly worker: Worker<D, R>,
+    private readonly shutdown: AbortController,
+  ) {}
+
+  /** Stop taking jobs; wait up to graceMs for active ones, then force. Safe to call twice. */
+  close(graceMs = 10_000): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        // pause(false) stops fetching and resolves when active jobs are done; close(false) would do the same
+        // but could not be turned into a forced close afterwards.
+        const drained = this.worker.pause(false).then(() => 'drained' as const);
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), graceMs);
+        });
+        const r = await Promise.race([drained, timedOut]);
+        clearTimeout(timer);
+        await this.worker.close(r === 'timeout');
+        this.shutdown.abort(new Error('worker shut down'));
+      })();
+    }
+    return this.closing;
+  }
+
+  /** Simulates a crash for tests: drop everything at once, no grace. */
+  kill(): Promise<void> {
+    return this.close(0);
+  }
+}

@@ -1,0 +1,79 @@
+import type { CommandUser } from '../../commands/command.js';
+import type { DispatchDeps, Invoker } from '../../commands/dispatch.js';
+import { createRegistry } from '../../commands/index.js';
+import type { Registry } from '../../commands/registry.js';
+import type { Services } from '../../commands/services.js';
+import type { AuditRecord, AuditSink } from '../../src/audit.js';
+import { auditingTransport } from '../../src/audit.js';
+import { SlurmClient } from '../../src/cluster/slurm.js';
+import type { Transport } from '../../src/cluster/transport.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { type Logger, silentLogger } from '../../src/logger.js';
+
+/** Keeps audit records in memory so a test can assert on them. */
+export class MemoryAudit implements AuditSink {
+  readonly records: AuditRecord[] = [];
+  async write(record: AuditRecord): Promise<void> {
+    this.records.push(record);
+  }
+}
+
+/** A transport that refuses to run anything and remembers that it was asked: for "nothing ran" tests. */
+export class RecordingTransport implements Transport {
+  readonly kind = 'local' as const;
+  readonly calls: string[][] = [];
+  constructor(private readonly inner?: Transport) {}
+  async run(argv: readonly string[], opts?: Parameters<Transport['run']>[1]) {
+    this.calls.push([...argv]);
+    if (!this.inner) throw new Error(`RecordingTransport: no inner transport for ${argv.join(' ')}`);
+    return this.inner.run(argv, opts);
+  }
+  async close() {
+    await this.inner?.close();
+  }
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    CLUSTER_TRANSPORT: 'local',
+    AUDIT_LOG: '/tmp/slurm-chatops-test-audit.jsonl',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+export interface TestDeps extends DispatchDeps {
+  readonly audit: MemoryAudit;
+  readonly log: Logger;
+}
+
+export function commandDeps(
+  opts: {
+    transport?: Transport;
+    slurm?: SlurmClient;
+    env?: Record<string, string>;
+    registry?: Registry;
+    services?: Partial<Services>;
+  } = {},
+): TestDeps {
+  const transport = auditingTransport(opts.transport ?? new RecordingTransport());
+  // The real client over the same (audited) transport, as main.ts builds it.
+  const slurm = opts.slurm ?? new SlurmClient(transport, { cacheTtlMs: 0 });
+  return {
+    registry: opts.registry ?? createRegistry(),
+    services: { transport, slurm, ...opts.services },
+    config: testConfig(opts.env),
+    audit: new MemoryAudit(),
+    log: silentLogger(),
+  };
+}
+
+export const slackUser = (id = 'U0TESTUSER'): Invoker => ({
+  user: { id },
+  source: 'slack',
+  channel: 'C0TEST',
+});
+export const cliUser = (name = 'tester'): Invoker => ({
+  user: { id: `unix:${name}`, name } satisfies CommandUser,
+  source: 'cli',
+});

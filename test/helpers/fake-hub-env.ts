@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../../commands/command.js';
+import { LocalTransport } from '../../src/cluster/local-transport.js';
+import { TransportPipelineCluster } from '../../src/queue/pipeline-cluster.js';
+import { QueueFactory } from '../../src/queue/queue-factory.js';
+import { UPLOAD_QUEUE, type UploadJobData, type UploadResult } from '../../src/queue/upload-job.js';
+import type { UploadProgress } from '../../src/queue/upload-progress.js';
+import { UploadQueueService } from '../../src/queue/upload-service.js';
+import type { UploadQueueSettings } from '../../src/queue/upload-settings.js';
+import { startUploadWorker, type UploadWorkerHandle, uploadGate } from '../../src/queue/upload-worker.js';
+import type { TestbedInfo } from '../testbed/testbed.js';
+import { type FakeHub, type FakeHubOptions, startFakeHub } from './fake-hub.js';
+
+// Everything an upload test needs, on the testbed: a checkpoint tree and log dir under the testbed's dir,
+// the fake Hub, a queue namespace of its own, the real Slurm cluster through the local transport.
+
+const FIXTURES = resolve(fileURLToPath(new URL('../fixtures/', import.meta.url)));
+export const FAKE_PIPELINE_SBATCH = join(FIXTURES, 'fake-pipeline.sbatch');
+export const FAKE_PIPELINE_HELPER = join(FIXTURES, 'fake-pipeline.py');
+
+export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface UploadEnvOptions {
+  readonly hub: FakeHubOptions;
+  readonly settings?: Partial<UploadQueueSettings>;
+  /** Simulated conversion time of one pipeline run. */
+  readonly workMs?: number;
+}
+
+export interface UploadEnv {
+  readonly dir: string;
+  readonly checkpointsBaseDir: string;
+  readonly logsDir: string;
+  readonly hub: FakeHub;
+  readonly factory: QueueFactory;
+  readonly transport: LocalTransport;
+  readonly cluster: TransportPipelineCluster;
+  readonly settings: UploadQueueSettings;
+  readonly service: UploadQueueService;
+  startWorker(progress?: UploadProgress): Promise<UploadWorkerHandle>;
+  makeCheckpoints(experiment: string, steps: readonly number[], bytesEach?: number): Promise<void>;
+  /** Wait until no upload is waiting, delayed or active. */
+  drained(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const TEST_SETTINGS: UploadQueueSettings = {
+  concurrency: 8,
+  budget: { limit: 4, windowMs: 3_000, marginMs: 500 },
+  pollMs: 250,
+  lockTtlMs: 5_000,
+  lockRenewMs: 1_000,
+  lockRecheckMs: 2_000,
+  jitterMs: 50,
+  jobLockMs: 3_000,
+  stalledIntervalMs: 1_000,
+};
+
+export async function createUploadEnv(tb: TestbedInfo, opts: UploadEnvOptions): Promise<UploadEnv> {
+  const dir = await mkdtemp(join(tb.dir, 'ckpt-'));
+  const checkpointsBaseDir = join(dir, 'checkpoints', 'sf_model_organisms');
+  const logsDir = join(dir, 'logs');
+  await mkdir(checkpointsBaseDir, { recursive: true });
+  await mkdir(join(logsDir, 'checkpoint_pipeline'), { recursive: true });
+  const hub = await startFakeHub(opts.hub);
+  const factory = new QueueFactory({ redisUrl: tb.redis.url, prefix: `t${randomUUID().slice(0, 8)}` });
+  const transport = new LocalTransport({ env: tb.slurm.env });
+  const cluster = new TransportPipelineCluster(transport);
+  const settings: UploadQueueSettings = {
+    ...TEST_SETTINGS,
+    ...opts.settings,
+    budget: { ...TEST_SETTINGS.budget, ...opts.settings?.budget },
+  };
+  const queue = factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE);
+  const service = new UploadQueueService(queue, uploadGate(factory, settings));
+  const workers: UploadWorkerHandle[] = [];
+  return {
+    dir,
+    checkpointsBaseDir,
+    logsDir,
+    hub,
+    factory,
+    transport,
+    cluster,
+    settings,
+    service,
+    async startWorker(progress) {
+      const w = await startUploadWorker({
+        factory,
+        cluster,
+        pipeline: {
+          script: FAKE_PIPELINE_SBATCH,
+          checkpointsBaseDir,
+          logsDir,
+          env: {
+            HF_ENDPOINT: hub.url,
+            FAKE_PIPELINE_HELPER,
+            FAKE_PIPELINE_WORK_MS: String(opts.workMs ?? 200),
+          },
+        },
+        settings,
+        ...(progress ? { progress } : {}),
+        log: quietLogger,
+      });
+      workers.push(w);
+      return w;
+    },
+    async makeCheckpoints(experiment, steps, bytesEach = 1000) {
+      for (const step of steps) {
+        const d = join(checkpointsBaseDir, experiment, `global_step${step}`);
+        await mkdir(d, { recursive: true });
+        await writeFile(join(d, 'mp_rank_00_model_states.pt'), Buffer.alloc(bytesEach, 1));
+      }
+      await writeFile(join(checkpointsBaseDir, experiment, 'latest'), `global_step${Math.max(...steps)}\n`);
+    },
+    async drained(timeoutMs) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const c = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+        if ((c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c.active ?? 0) === 0) return;
+        if (Date.now() > until)
+          throw new Error(`uploads not drained after ${timeoutMs} ms: ${JSON.stringify(c)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.close(0)));
+      await factory.close(0);
+      await transport.close();
+      await hub.close();
+    },
+  };
+}

@@ -1,0 +1,329 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dispatchText } from '../../commands/dispatch.js';
+import type { MessageTarget, Messenger } from '../../commands/services.js';
+import {
+  DIGEST_QUEUE,
+  enqueueDigest,
+  type PostDigestData,
+  type PostDigestResult,
+  postDigest,
+  startDigestWorker,
+} from '../../jobs/post-digest.js';
+import { SshTransport } from '../../src/cluster/ssh-transport.js';
+import { type Scheduler, startScheduler } from '../../src/cron.js';
+import { type DigestServices, DigestSource, localDigestSource } from '../../src/pipeline/digest-service.js';
+import { LogScanner } from '../../src/pipeline/log-scanner.js';
+import { RedisScanStore } from '../../src/pipeline/scan-store.js';
+import { QueueFactory } from '../../src/queue/queue-factory.js';
+import type { Reply } from '../../src/reply.js';
+import {
+  type GeneratedDir,
+  generatePipelineDir,
+  pipelineLogText,
+} from '../fixtures/pipeline/generate-logs.js';
+import { cliUser, commandDeps, slackUser } from '../helpers/command-deps.js';
+
+const tb = inject('testbed');
+const quiet = { info() {}, warn() {}, error() {} };
+
+function sshTransport(): SshTransport {
+  return new SshTransport({
+    host: tb.ssh.host,
+    port: tb.ssh.port,
+    username: tb.ssh.user,
+    keyPath: tb.ssh.keyPath,
+    fingerprint: tb.ssh.fingerprint,
+  });
+}
+
+/** Stands in for Slack's chat.postMessage: remembers what was posted where. */
+class RecordingMessenger implements Messenger {
+  readonly posts: { target: MessageTarget; reply: Reply }[] = [];
+  constructor(private readonly afterPost?: () => Promise<void>) {}
+  async post(target: MessageTarget, reply: Reply) {
+    this.posts.push({ target, reply });
+    await this.afterPost?.();
+    return { channel: target.channel, ts: `${1764320000 + this.posts.length}.000100` };
+  }
+}
+
+let g: GeneratedDir;
+let ssh: SshTransport;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  const root = await mkdtemp(join(tb.dir, 'digest-'));
+  g = await generatePipelineDir(join(root, 'checkpoint_pipeline'));
+  ssh = sshTransport();
+});
+afterAll(async () => {
+  await ssh.close();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function newFactory(prefix: string): QueueFactory {
+  const f = new QueueFactory({ redisUrl: tb.redis.url, prefix });
+  cleanups.push(() => f.close(0));
+  return f;
+}
+
+describe('scanning through real sshd into real Redis', () => {
+  it('counts the known-truth directory, then re-reads only what changed', async () => {
+    const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
+    const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
+    const source = new DigestSource(g.dir, new LogScanner({ transport: ssh, store }));
+
+    const first = await source.report({ since: g.since, until: g.until });
+    expect(first.reply.data).toStrictEqual(g.expected);
+    expect(first.sweep.changed).toBe(16);
+    // Only the lines that matter came back, not the logs (two of them carry 70 KB of progress output).
+    expect(first.sweep.bytesReturned).toBeLessThan(first.sweep.changedLogBytes / 5);
+    expect(await (factory.redis() as Redis).hlen(store.key(g.dir))).toBe(16);
+
+    // A second process (fresh scanner, same Redis) reads nothing again.
+    const again = await new DigestSource(g.dir, new LogScanner({ transport: ssh, store })).report({
+      since: g.since,
+      until: g.until,
+    });
+    expect(again.sweep.changed).toBe(0);
+    expect(again.sweep.bytesReturned).toBe(0);
+    expect(again.reply.data).toStrictEqual(g.expected);
+
+    // One new log: exactly its lines come back.
+    const p = join(g.dir, 'checkpoint_pipeline_1720.out');
+    await writeFile(
+      p,
+      pipelineLogText({
+        jobId: '1720',
+        experiment: 'exp-new',
+        step: 1,
+        kind: 'fail_429',
+        fillerBytes: 100_000,
+      }),
+    );
+    const t = new Date(g.until.getTime() - 1_800_000);
+    await utimes(p, t, t);
+    const third = await source.report({ since: g.since, until: g.until });
+    expect(third.sweep.changed).toBe(1);
+    expect(third.sweep.changedLogBytes).toBe((await stat(p)).size);
+    expect(third.sweep.bytesReturned).toBeLessThan(4000);
+    expect(
+      (third.reply.data as { experiments: Record<string, unknown> }).experiments['exp-new'],
+    ).toMatchObject({
+      completed: 1,
+      failed: 1,
+      failures: { rate_limited: 1, timeout: 0, other: 0 },
+    });
+    await (await import('node:fs/promises')).rm(p);
+    const fourth = await source.sweep();
+    expect(fourth.deleted).toBe(1);
+    expect(fourth.records.some((r) => r.name === 'checkpoint_pipeline_1720.out')).toBe(false);
+  });
+
+  it('concurrent sweeps of one directory do not overlap: the second reads nothing', async () => {
+    const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
+    const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
+    const a = new LogScanner({ transport: ssh, store });
+    const second = sshTransport();
+    const b = new LogScanner({ transport: second, store });
+    cleanups.push(() => second.close());
+    const [ra, rb] = await Promise.all([a.sweep(g.dir), b.sweep(g.dir)]);
+    expect([ra.changed, rb.changed].sort()).toEqual([0, 16]);
+  });
+
+  it('says which directory is missing', async () => {
+    const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
+    const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
+    await expect(new LogScanner({ transport: ssh, store }).sweep(join(g.dir, 'nope'))).rejects.toThrow(
+      /cannot enter log directory .*nope/,
+    );
+  });
+});
+
+describe('the daily digest job', () => {
+  it('two schedulers ticking at once post one digest', async () => {
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const messenger = new RecordingMessenger(() => new Promise((r) => setTimeout(r, 200)));
+    const schedulers: Scheduler[] = [];
+    for (let replica = 0; replica < 2; replica++) {
+      const factory = newFactory(prefix);
+      const store = new RedisScanStore({ redis: factory.redis(), prefix });
+      const source = new DigestSource(g.dir, new LogScanner({ transport: ssh, store }));
+      startDigestWorker(factory, { source, messenger, channel: 'C0DIGEST', log: quiet });
+      const queue = factory.queue<PostDigestData>(DIGEST_QUEUE);
+      // Every second: many ticks from both replicas within one day must still make one post.
+      const s = startScheduler(
+        [
+          {
+            name: 'digest',
+            expression: '* * * * * *',
+            tick: (at) => enqueueDigest(queue, at, 'UTC').then(() => {}),
+          },
+        ],
+        { timezone: 'UTC', log: quiet },
+      );
+      schedulers.push(s);
+      cleanups.push(() => s.stop());
+    }
+    // And both fire explicitly at the same instant too.
+    const at = new Date();
+    await Promise.all(schedulers.map((s) => s.fire('digest', at)));
+    const deadline = Date.now() + 10_000;
+    while (messenger.posts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(messenger.posts).toHaveLength(1);
+    const post = messenger.posts[0];
+    expect(post?.target.channel).toBe('C0DIGEST');
+    expect(post?.reply.title).toMatch(/Checkpoint upload digest/);
+    expect(post?.reply.chart).toBeDefined();
+  });
+
+  it('a restart during the post does not post again', async () => {
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    // Replica A: Slack receives the message, then the process dies before recording it.
+    let crash: () => void = () => {};
+    const crashed = new Promise<void>((r) => {
+      crash = r;
+    });
+    const messengerA = new RecordingMessenger(() => {
+      crash();
+      return new Promise(() => {});
+    });
+    const fa = new QueueFactory({ redisUrl: tb.redis.url, prefix });
+    const storeA = new RedisScanStore({ redis: fa.redis(), prefix });
+    const settings = { lockDuration: 1_000, stalledInterval: 500 };
+    const wa = startDigestWorker(
+      fa,
+      {
+        source: new DigestSource(g.dir, new LogScanner({ transport: ssh, store: storeA })),
+        messenger: messengerA,
+        channel: 'C0DIGEST',
+        log: quiet,
+      },
+      settings,
+    );
+    const id = await enqueueDigest(
+      fa.queue<PostDigestData>(DIGEST_QUEUE),
+      new Date('2026-11-28T09:00:00Z'),
+      'UTC',
+    );
+    expect(id).toBe('digest-2026-11-28');
+    await crashed;
+    await wa.kill();
+    await fa.close(0);
+
+    // Replica B picks the stalled job up.
+    const fb = newFactory(prefix);
+    const messengerB = new RecordingMessenger();
+    const storeB = new RedisScanStore({ redis: fb.redis(), prefix });
+    const wb = startDigestWorker(
+      fb,
+      {
+        source: new DigestSource(g.dir, new LogScanner({ transport: ssh, store: storeB })),
+        messenger: messengerB,
+        channel: 'C0DIGEST',
+        log: quiet,
+      },
+      settings,
+    );
+    const result = await new Promise<PostDigestResult>((resolve, reject) => {
+      wb.worker.on('completed', (_job, r) => resolve(r));
+      setTimeout(() => reject(new Error('the stalled digest job was not resumed')), 15_000);
+    });
+    expect(result).toEqual({ status: 'maybe-posted' });
+    expect(messengerA.posts).toHaveLength(1);
+    expect(messengerB.posts).toHaveLength(0);
+  });
+
+  it('retries after a clean Slack failure and then posts exactly once', async () => {
+    const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
+    const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
+    let fail = true;
+    const posts: Reply[] = [];
+    const messenger: Messenger = {
+      async post(target, reply) {
+        if (fail) {
+          fail = false;
+          throw new Error('slack says internal_error');
+        }
+        posts.push(reply);
+        return { channel: target.channel, ts: '1.2' };
+      },
+    };
+    const deps = {
+      source: new DigestSource(g.dir, new LogScanner({ transport: ssh, store })),
+      messenger,
+      channel: 'C0DIGEST',
+      redis: factory.redis(),
+      keyPrefix: factory.keyPrefix(DIGEST_QUEUE),
+      log: quiet,
+    };
+    const data = {
+      periodId: 'digest-2026-11-28',
+      since: g.since.toISOString(),
+      until: g.until.toISOString(),
+    };
+    await expect(postDigest(data, deps)).rejects.toThrow(/internal_error/);
+    await expect(postDigest(data, deps)).resolves.toEqual({
+      status: 'posted',
+      channel: 'C0DIGEST',
+      ts: '1.2',
+    });
+    await expect(postDigest(data, deps)).resolves.toEqual({ status: 'already-posted', ts: '1.2' });
+    expect(posts).toHaveLength(1);
+    expect(posts[0]?.data).toStrictEqual(g.expected);
+  });
+});
+
+describe('digest commands', () => {
+  it('`chatops digest --logs <dir> --since --until` answers the §5 JSON', async () => {
+    const deps = commandDeps();
+    const reply = await dispatchText(
+      deps,
+      cliUser(),
+      'digest',
+      `--logs ${g.dir} --since ${g.since.toISOString()} --until ${g.until.toISOString()}`,
+    );
+    expect(reply.level).not.toBe('error');
+    expect(reply.data).toStrictEqual(g.expected);
+  });
+
+  it('/ckpt digest reads the cluster directory; bad input changes nothing and names the fix', async () => {
+    const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
+    const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
+    const digest: DigestServices = {
+      cluster: new DigestSource(g.dir, new LogScanner({ transport: ssh, store })),
+      local: localDigestSource,
+    };
+    const deps = commandDeps({ services: { digest } });
+    const ok = await dispatchText(
+      deps,
+      slackUser(),
+      'ckpt',
+      `digest --since ${g.since.toISOString()} --until ${g.until.toISOString()}`,
+    );
+    expect(ok.data).toStrictEqual(g.expected);
+    expect(ok.text).toMatch(/5\/10/);
+    expect(ok.text).toContain('1704');
+
+    for (const bad of [
+      'digest --since yesterday',
+      "digest --since '2026-11-28; rm -rf /'",
+      'digest --since 2026-11-29T00:00:00Z --until 2026-11-28T00:00:00Z',
+    ]) {
+      const r = await dispatchText(deps, slackUser(), 'ckpt', bad);
+      expect(r.level).toBe('error');
+      expect(r.context?.join(' ') ?? '').toContain('/ckpt digest');
+    }
+    const slackLogs = await dispatchText(deps, slackUser(), 'digest', `--logs ${g.dir}`);
+    expect(slackLogs.level).toBe('error');
+    expect(slackLogs.text).toMatch(/CLI/);
+    expect(await readFile(join(g.dir, 'notes.txt'), 'utf8')).toContain('Experiment');
+  });
+});

@@ -1,0 +1,129 @@
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareWithPrevious, computeDigest } from '../../src/pipeline/digest.js';
+import { localDigestSource } from '../../src/pipeline/digest-service.js';
+import { parsePipelineLog } from '../../src/pipeline/pipeline-log.js';
+import {
+  type GeneratedDir,
+  generatePipelineDir,
+  pipelineLogText,
+} from '../fixtures/pipeline/generate-logs.js';
+
+describe('pipeline log parser', () => {
+  it('reads experiment, step, repos and a 429 retried to success', () => {
+    const run = parsePipelineLog(
+      pipelineLogText({ jobId: '1', experiment: 'exp-a', step: 3000, kind: 'success_after_429' }),
+      { jobId: '1' },
+    );
+    expect(run).toMatchObject({
+      jobId: '1',
+      experiment: 'exp-a',
+      step: 3000,
+      outcome: 'succeeded',
+      exitCode: 0,
+      uploadedRepos: ['geodesic-research/exp-a-s3000'],
+      rateLimitHits: 1,
+      rateLimit: { policy: 'api', remaining: 0, resetSeconds: 217, retryAfterSeconds: 217 },
+      repoAlreadyExists: true,
+      failureCause: null,
+    });
+  });
+
+  it('classifies failures and names the telling line', () => {
+    const p = (kind: 'fail_429' | 'fail_timeout' | 'fail_other') =>
+      parsePipelineLog(pipelineLogText({ jobId: '2', experiment: 'e', step: 7, kind }));
+    expect(p('fail_429')).toMatchObject({ outcome: 'failed', failureCause: 'rate_limited', exitCode: 1 });
+    expect(p('fail_429').tellingLine).toContain('HfHubHTTPError: 429');
+    expect(p('fail_timeout')).toMatchObject({ failureCause: 'timeout' });
+    expect(p('fail_timeout').tellingLine).toContain('RequestTimeout:');
+    expect(p('fail_other')).toMatchObject({ failureCause: 'other', exitCode: 2 });
+    expect(p('fail_other').tellingLine).toBe('FileNotFoundError: Checkpoint 7 for experiment e not found');
+  });
+
+  it('treats a log without a completion line as running, and reads the older step line', () => {
+    expect(parsePipelineLog('Experiment: x\nProcessing checkpoint 42\nUploading\n')).toMatchObject({
+      experiment: 'x',
+      step: 42,
+      outcome: 'running',
+      exitCode: null,
+      failureCause: null,
+    });
+  });
+
+  it('takes the repo after the LAST " to " and ignores "already exists"', () => {
+    const run = parsePipelineLog(
+      'Experiment: x\nRepository o/r already exists\nSuccessfully uploaded path/to model to o/r-short\n' +
+        'Pipeline completed at now with exit code 0\n',
+    );
+    expect(run.uploadedRepos).toEqual(['o/r-short']);
+    expect(run.outcome).toBe('succeeded');
+  });
+});
+
+describe('digest over a generated log directory (scanned with the real one-command scanner)', () => {
+  let root: string;
+  let g: GeneratedDir;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'digest-'));
+    g = await generatePipelineDir(join(root, 'checkpoint_pipeline'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('counts every outcome exactly, in the §5 shape, and ignores stray files', async () => {
+    const source = await localDigestSource(g.dir);
+    const report = await source.report({ since: g.since, until: g.until });
+    expect(report.reply.data).toStrictEqual(g.expected);
+    expect(Object.keys(report.reply.data as object)).toEqual(['experiments', 'uploadedRepos']);
+    const prev = computeDigest(report.sweep.records, {
+      since: new Date(g.since.getTime() - 86_400_000),
+      until: g.since,
+    });
+    expect(prev.json).toStrictEqual(g.expectedPrevious);
+  });
+
+  it('lists failures with job ids, causes and telling lines, and the change vs the previous period', async () => {
+    const source = await localDigestSource(g.dir);
+    const sweep = await source.sweep();
+    const cmp = compareWithPrevious(sweep.records, { since: g.since, until: g.until });
+    const byJob = Object.fromEntries(cmp.current.failures.map((f) => [f.jobId, f]));
+    expect(Object.keys(byJob).sort()).toEqual(Object.keys(g.failedJobs).sort());
+    for (const [job, want] of Object.entries(g.failedJobs)) {
+      expect(byJob[job]?.cause).toBe(want.cause);
+      expect(byJob[job]?.line).toContain(want.line);
+    }
+    // 5/10 now vs 2/3 before: −16.7 points.
+    expect(cmp.successRateChange).toBe(-16.7);
+    expect(cmp.experimentRateChange['exp-alpha']).toBe(0);
+  });
+
+  it('accepts the log root (with checkpoint_pipeline/ inside) as --logs', async () => {
+    const source = await localDigestSource(root);
+    expect(source.dir).toBe(g.dir);
+    const report = await source.report({ since: g.since, until: g.until });
+    expect(report.reply.data).toStrictEqual(g.expected);
+  });
+
+  it('re-reads only new or changed logs on the next sweep', async () => {
+    const source = await localDigestSource(g.dir);
+    const first = await source.sweep();
+    expect(first.changed).toBe(16);
+    const again = await source.sweep();
+    expect(again.changed).toBe(0);
+    expect(again.bytesReturned).toBe(0);
+    const p = join(g.dir, 'checkpoint_pipeline_1707.out');
+    await writeFile(
+      p,
+      pipelineLogText({ jobId: '1707', experiment: 'exp-alpha', step: 7000, kind: 'success' }),
+    );
+    const t = new Date(g.until.getTime() - 3_600_000);
+    await utimes(p, t, t);
+    const third = await source.sweep();
+    expect(third.changed).toBe(1);
+    const d = computeDigest(third.records, { since: g.since, until: g.until });
+    expect(d.json.experiments['exp-alpha']).toMatchObject({ completed: 7, succeeded: 4, running: 0 });
+  });
+});
