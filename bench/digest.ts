@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, open, rm, utimes } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SshTransport } from '../src/cluster/ssh-transport.js';
@@ -24,6 +24,8 @@ const LOGS = Number(process.env.DIGEST_BENCH_LOGS ?? 10_000);
 const REPS = Number(process.env.DIGEST_BENCH_REPS ?? 3);
 /** Set to keep the generated directory (for profiling the scan by hand). */
 const KEEP_DIR = process.env.DIGEST_BENCH_KEEP === '1';
+/** Reuse a directory kept by an earlier run (its truth is in .bench-truth.json; `*` skips dotfiles). */
+const REUSE_DIR = process.env.DIGEST_BENCH_DIR;
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -77,7 +79,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const tb = await startTestbed({ redis: true, ssh: true, slurm: false });
-  const dir = await mkdtemp(join(tmpdir(), 'bench-digest-'));
+  const dir = REUSE_DIR ?? (await mkdtemp(join(tmpdir(), 'bench-digest-')));
   const transport: Transport = new SshTransport({
     host: tb.info.ssh.host,
     port: tb.info.ssh.port,
@@ -96,27 +98,37 @@ async function main(): Promise<void> {
       ['fail_other', 0.07],
       ['running', 0.05],
     ];
-    const now = Date.now();
+    let now = Date.now();
     let logBytes = 0;
     let succeeded = 0;
-    const t0 = performance.now();
-    for (let i = 0; i < LOGS; i++) {
-      let x = r();
-      let kind: RunKind = 'success';
-      for (const [k, p] of kinds) {
-        if (x < p) {
-          kind = k;
-          break;
+    const truthPath = join(dir, '.bench-truth.json');
+    const truth = REUSE_DIR
+      ? (JSON.parse(await readFile(truthPath, 'utf8')) as { now: number; logBytes: number; succeeded: number; logs: number })
+      : null;
+    if (truth && truth.logs === LOGS) {
+      ({ now, logBytes, succeeded } = truth);
+      console.error(`reusing ${dir}: ${LOGS} logs, ${(logBytes / 2 ** 20).toFixed(0)} MiB`);
+    } else {
+      const t0 = performance.now();
+      for (let i = 0; i < LOGS; i++) {
+        let x = r();
+        let kind: RunKind = 'success';
+        for (const [k, p] of kinds) {
+          if (x < p) {
+            kind = k;
+            break;
+          }
+          x -= p;
         }
-        x -= p;
+        if (kind === 'success' || kind === 'success_after_429') succeeded++;
+        const size = Math.round(1024 * 1024 ** r()); // 1 KB … 1 MB, log-uniform
+        logBytes += await writeLog(dir, i, kind, size, new Date(now - r() * 7 * 86_400_000));
       }
-      if (kind === 'success' || kind === 'success_after_429') succeeded++;
-      const size = Math.round(1024 * 1024 ** r()); // 1 KB … 1 MB, log-uniform
-      logBytes += await writeLog(dir, i, kind, size, new Date(now - r() * 7 * 86_400_000));
+      await writeFile(truthPath, JSON.stringify({ now, logBytes, succeeded, logs: LOGS }));
+      console.error(
+        `generated ${LOGS} logs, ${(logBytes / 2 ** 20).toFixed(0)} MiB, in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
     }
-    console.error(
-      `generated ${LOGS} logs, ${(logBytes / 2 ** 20).toFixed(0)} MiB, in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
 
     // Warm the page cache so no contender pays for the first read from disk.
     await transport.run(['sh', '-c', 'cat -- "$1"/* > /dev/null', 'warm', dir], { timeoutMs: 600_000 });
@@ -192,7 +204,7 @@ async function main(): Promise<void> {
   } finally {
     for (const f of factories) await f.close(0);
     await transport.close();
-    if (KEEP_DIR) console.error(`kept ${dir}`);
+    if (KEEP_DIR || REUSE_DIR) console.error(`kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
     await tb.stop();
   }

@@ -1,5 +1,9 @@
 import { ckptDigest } from './ckpt-digest.js';
 import { ckptList } from './ckpt-list.js';
+import { ckptQueue } from './ckpt-queue.js';
+import { ckptRetry } from './ckpt-retry.js';
+import { ckptStatus } from './ckpt-status.js';
+import { ckptUpload } from './ckpt-upload.js';
 import { defineCommand } from './command.js';
 
 // /ckpt — one line per subcommand; each lives in its own file (commands/ckpt-<name>.ts).
@@ -7,5 +11,5 @@ export const ckpt = defineCommand({
   name: 'ckpt',
   summary: 'Checkpoints: what exists, what reached the Hugging Face Hub, uploads',
   usageHint: 'list | help',
-  subcommands: [ckptList, ckptDigest],
+  subcommands: [ckptList, ckptStatus, ckptUpload, ckptQueue, ckptRetry, ckptDigest],
 });

@@ -1,6 +1,8 @@
 import type { SlurmClient } from '../src/cluster/slurm.js';
 import type { Transport } from '../src/cluster/transport.js';
+import type { TrainServices } from '../src/neox/train-services.js';
 import type { DigestServices } from '../src/pipeline/digest-service.js';
+import type { UploadServices } from '../src/queue/upload-services.js';
 import type { Reply } from '../src/reply.js';
 
 // Everything a command may call, built once in src/main.ts and passed in. Each feature adds ITS members in
@@ -20,6 +22,20 @@ export interface Messenger {
   update?(target: { readonly channel: string; readonly ts: string }, reply: Reply): Promise<void>;
 }
 
+/**
+ * @deprecated An early placeholder for a queue row. The Slurm client returns `JobInfo`
+ * (src/cluster/slurm-job.ts) from `services.slurm.queueSummary(user).jobs`; use that instead.
+ */
+export interface QueueEntry {
+  readonly jobId: string;
+  readonly name: string;
+  readonly user: string;
+  readonly state: string;
+  readonly time: string;
+  readonly partition?: string;
+  readonly nodesOrReason?: string;
+}
+
 export interface Services {
   // ── cluster (H-A / H-B) ───────────────────────────────────────────────────────────────────────────
   /** Runs argv on the cluster. Already wrapped so every argv lands in the invocation's audit record. */
@@ -31,8 +47,12 @@ export interface Services {
   readonly messenger?: Messenger;
 
   // ── /train (H-D) ──────────────────────────────────────────────────────────────────────────────────
+  /** The durable training watch (jobs/monitor-training.ts), for /train submit and status. */
+  readonly train?: TrainServices;
 
   // ── /ckpt uploads (H-E) ───────────────────────────────────────────────────────────────────────────
+  /** The checkpoint upload queue (src/queue/): enqueue, read, retry, and the batch progress threads. */
+  readonly uploads?: UploadServices;
 
   // ── digest (H-F) ──────────────────────────────────────────────────────────────────────────────────
   /** Pipeline-log digest sources: the cluster's log dir (swept into Redis) and local dirs for the CLI. */

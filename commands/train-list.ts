@@ -36,7 +36,7 @@ export const trainList = defineSubcommand({
           j.name,
           j.user,
           j.rawState || j.state,
-          j.elapsedSeconds === null ? '' : formatElapsed(j.elapsedSeconds),
+          j.elapsedSeconds === null || j.state === 'PENDING' ? '' : formatElapsed(j.elapsedSeconds),
           j.state === 'PENDING' ? `(${j.reason ?? 'waiting'})` : (j.nodeList ?? ''),
         ]),
       },

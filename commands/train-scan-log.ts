@@ -32,7 +32,8 @@ export const trainScanLog = defineSubcommand({
     try {
       result = await scanLogFile(file);
     } catch (e) {
-      if (e instanceof LogFileError) throw new UserError(`${e.message}: give the path of a training log file.`, USAGE);
+      if (e instanceof LogFileError)
+        throw new UserError(`${e.message}: give the path of a training log file.`, USAGE);
       throw e;
     }
     const progress =

@@ -1,8 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import type { Job } from 'bullmq';
 import type { Logger } from '../commands/command.js';
 import type { Messenger } from '../commands/services.js';
 import type { Transport } from '../src/cluster/transport.js';
 import type { Finding } from '../src/neox/failure-kinds.js';
+import type { LogReadRequest } from '../src/neox/log-read-batcher.js';
+import { LogReadBatcher } from '../src/neox/log-read-batcher.js';
 import { SqueueTicker } from '../src/neox/squeue-ticker.js';
 import { suggestFix } from '../src/neox/suggest-fix.js';
 import {
@@ -25,7 +28,9 @@ export const watchJobId = (slurmJobId: string) => `train-${slurmJobId}`;
 /** What the watch needs from the Slurm client (src/cluster/slurm.ts SlurmClient fits). */
 export interface MonitorSlurm {
   jobs(ids: readonly string[]): Promise<ReadonlyMap<string, JobSnapshot | null>>;
-  history(ids: readonly string[]): Promise<ReadonlyMap<string, { state: string; exitCode: string | null } | null>>;
+  history(
+    ids: readonly string[],
+  ): Promise<ReadonlyMap<string, { state: string; exitCode: string | null } | null>>;
 }
 
 export interface TrainingMonitorDeps {
@@ -55,6 +60,7 @@ const never = () => new Promise<never>(() => {});
 
 export class TrainingMonitor {
   readonly ticker: SqueueTicker<JobSnapshot>;
+  readonly reader: LogReadBatcher;
   private worker: RunningWorker<WatchData, WatchResult> | null = null;
   private readonly options: WatchOptions;
   private readonly now: () => number;
@@ -64,6 +70,7 @@ export class TrainingMonitor {
   constructor(private readonly deps: TrainingMonitorDeps) {
     this.options = { ...DEFAULT_WATCH_OPTIONS, ...deps.options };
     this.now = deps.now ?? Date.now;
+    this.reader = new LogReadBatcher(deps.transport, { maxBytesPerFile: this.options.maxReadBytes });
     this.ticker = new SqueueTicker<JobSnapshot>(deps.slurm, deps.pollMs, (e) =>
       deps.log.warn({ err: String(e) }, 'squeue poll failed; retrying next poll'),
     );
@@ -96,7 +103,7 @@ export class TrainingMonitor {
     const lock = this.deps.lockDurationMs ?? 30_000;
     this.worker = this.deps.factory.worker<WatchData, WatchResult>(
       MONITOR_QUEUE,
-      (job, token, shutdown) => this.run(job, shutdown),
+      (job, _token, shutdown) => this.run(job, shutdown),
       {
         concurrency: this.deps.concurrency ?? 500,
         lockDuration: lock,
@@ -122,6 +129,8 @@ export class TrainingMonitor {
   }
 
   private async run(job: Job<WatchData, WatchResult>, shutdown: AbortSignal): Promise<WatchResult> {
+    // Every watch of this worker waits on the same shutdown signal.
+    setMaxListeners(0, shutdown);
     const data: WatchData = structuredClone(job.data);
     const stepDeps = {
       transport: this.deps.transport,
@@ -132,6 +141,7 @@ export class TrainingMonitor {
         return j ? { state: j.state, exitCode: j.exitCode } : null;
       },
       suggestFix: (d: WatchData, f: Finding) => suggestFix(this.deps.transport, this.deps.neoxDir, d, f),
+      readLog: (req: LogReadRequest) => this.reader.read(req),
     };
     // A resumed job may hold messages decided before the restart but not yet posted.
     await this.deliver(job, data, shutdown);
@@ -157,11 +167,19 @@ export class TrainingMonitor {
       await job.updateData(data);
       await this.deliver(job, data, shutdown);
     }
-    return { jobId: data.req.jobId, lastIteration: data.scan.lastIteration, findings: data.reported.findings };
+    return {
+      jobId: data.req.jobId,
+      lastIteration: data.scan.lastIteration,
+      findings: data.reported.findings,
+    };
   }
 
   /** Post the outbox in order; each message leaves the outbox (and Redis) right after it is posted. */
-  private async deliver(job: Job<WatchData, WatchResult>, data: WatchData, shutdown: AbortSignal): Promise<void> {
+  private async deliver(
+    job: Job<WatchData, WatchResult>,
+    data: WatchData,
+    shutdown: AbortSignal,
+  ): Promise<void> {
     while (data.outbox.length > 0 && !shutdown.aborted) {
       const reply = data.outbox[0];
       if (!reply) break;
@@ -172,7 +190,10 @@ export class TrainingMonitor {
       try {
         posted = await this.deps.messenger.post(target, reply);
       } catch (e) {
-        this.deps.log.warn({ jobId: data.req.jobId, err: String(e) }, 'posting a training update failed; will retry');
+        this.deps.log.warn(
+          { jobId: data.req.jobId, err: String(e) },
+          'posting a training update failed; will retry',
+        );
         return;
       }
       this.stats.posts += 1;

@@ -116,11 +116,10 @@ export function createUploadProcessor(
 
     if (d.slurmJobId === null) {
       const jobName = pipelineJobName(d);
-      const comment = runComment(jobId, d.retries);
       // A previous attempt may have died between sbatch and saving the id: its run is still in squeue.
-      const [adopted] = await deps.cluster.findSubmitted(jobName, comment);
+      const adopted = d.submitting ? (await deps.cluster.findSubmitted(jobName, d.submitting))[0] : undefined;
       if (adopted) {
-        await save({ slurmJobId: adopted, submittedAt: now(), waitingFor: null });
+        await save({ slurmJobId: adopted, submittedAt: now(), submitting: null, waitingFor: null });
         deps.log.warn({ jobId, slurmJobId: adopted }, 'adopted a pipeline run submitted before a crash');
       } else {
         const adm = await deps.gate.admit({
@@ -137,27 +136,23 @@ export function createUploadProcessor(
           }
           throw await delay(job, token, adm.retryAt);
         }
-        let slurmJobId: string;
-        try {
-          slurmJobId = await deps.cluster.submit({
-            script: deps.pipeline.script,
-            args: [d.experiment, String(d.step), ...(d.eval ? [] : ['--skip-eval']), d.org],
-            env: {
-              ...deps.pipeline.env,
-              CHECKPOINTS_BASE_DIR: deps.pipeline.checkpointsBaseDir,
-              SKIP_NEOX_UPLOAD: d.skipNeoxUpload ? '1' : '0',
-              ...(d.uploadNeoxOnly ? { UPLOAD_NEOX_ONLY: '1' } : {}),
-            },
-            jobName,
-            output: pipelineLogPath(deps.pipeline.logsDir, '%j'),
-            comment,
-          });
-        } catch (e) {
-          await release(d, jobId);
-          throw e;
-        }
+        const comment = runComment(jobId, d.retries);
+        await save({ submitting: comment });
+        const slurmJobId = await deps.cluster.submit({
+          script: deps.pipeline.script,
+          args: [d.experiment, String(d.step), ...(d.eval ? [] : ['--skip-eval']), d.org],
+          env: {
+            ...deps.pipeline.env,
+            CHECKPOINTS_BASE_DIR: deps.pipeline.checkpointsBaseDir,
+            SKIP_NEOX_UPLOAD: d.skipNeoxUpload ? '1' : '0',
+            ...(d.uploadNeoxOnly ? { UPLOAD_NEOX_ONLY: '1' } : {}),
+          },
+          jobName,
+          output: pipelineLogPath(deps.pipeline.logsDir, '%j'),
+          comment,
+        });
         // Before anything else: a resumed job must find this id and not submit again.
-        await save({ slurmJobId, submittedAt: now(), waitingFor: null });
+        await save({ slurmJobId, submittedAt: now(), submitting: null, waitingFor: null });
         await progress.report(d.batchId, jobId, { kind: 'submitted', slurmJobId });
       }
     } else if (d.singleton) {

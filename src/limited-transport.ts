@@ -1,5 +1,5 @@
-import { ClusterError } from './errors.js';
 import type { RunOptions, RunResult, Transport } from './cluster/transport.js';
+import { ClusterError } from './errors.js';
 
 /**
  * At most `max` commands on the cluster at once; the rest wait their turn in order. The SSH transport
@@ -11,11 +11,12 @@ export function limitedTransport(inner: Transport, max: number): Transport & { r
   let active = 0;
   let closed = false;
   const queue: { go(): void; fail(e: Error): void }[] = [];
+  // A finished command hands its slot straight to the next waiter, so `active` never exceeds `max`.
   const release = () => {
-    active--;
-    queue.shift()?.go();
+    const next = queue.shift();
+    if (next) next.go();
+    else active--;
   };
-  // A woken waiter increments `active` itself, right after its await resumes.
   return {
     kind: inner.kind,
     get waiting() {
@@ -23,10 +24,8 @@ export function limitedTransport(inner: Transport, max: number): Transport & { r
     },
     async run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
       if (closed) throw new ClusterError('the bot is shutting down; nothing was run', { argv });
-      if (active >= max) {
-        await new Promise<void>((go, fail) => queue.push({ go, fail }));
-      }
-      active++;
+      if (active >= max) await new Promise<void>((go, fail) => queue.push({ go, fail }));
+      else active++;
       try {
         return await inner.run(argv, opts);
       } finally {

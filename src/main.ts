@@ -9,6 +9,7 @@ import { createTransport } from './cluster/create-transport.js';
 import { SlurmClient } from './cluster/slurm.js';
 import type { Transport } from './cluster/transport.js';
 import { type Config, ConfigError, loadConfig, missingSlackSettings } from './config.js';
+import { limitedTransport } from './limited-transport.js';
 import { createLogger, type Logger } from './logger.js';
 import { localDigestSource } from './pipeline/digest-service.js';
 import { createSlackBot } from './slack/slack-bot.js';
@@ -52,8 +53,10 @@ export async function buildRuntime(
     logger: log.child({ component: 'transport' }),
     ...(opts.localEnv ? { localEnv: opts.localEnv } : {}),
   });
-  closers.push(() => raw.close());
-  const transport = auditingTransport(raw);
+  // Bounded like the SSH transport's channels, so a burst of commands cannot flood the login node.
+  const limited = limitedTransport(raw, config.SSH_MAX_CHANNELS);
+  closers.push(() => limited.close());
+  const transport = auditingTransport(limited);
   const slurm = new SlurmClient(transport);
 
   // ── /train (H-D): build train services here ──

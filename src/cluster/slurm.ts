@@ -71,7 +71,12 @@ function zodToUserError(e: z.ZodError, what: string): UserError {
   return new UserError(`invalid ${what}: ${why}`);
 }
 
+export type { SubmitOptions } from './sbatch-options.js';
+export type { JobInfo, JobState } from './slurm-job.js';
+export { isActiveState, isFinishedState } from './slurm-job.js';
+
 const INVALID_JOB_ID = /Invalid job id specified/i;
+const MAX_IDS_PER_SQUEUE = 500;
 
 /**
  * sbatch / squeue / scontrol / scancel / sacct over any Transport. squeue is asked once per batch for
@@ -189,7 +194,11 @@ export class SlurmClient {
     const ids = [...batch.ids];
     for (const id of ids) this.#inflight.set(id, batch.promise);
     try {
-      const listed = await this.#squeue(['-j', ids.join(',')]);
+      const listed: JobInfo[] = [];
+      // One call per batch in practice; a huge batch is split so the command line stays a sane length.
+      for (let i = 0; i < ids.length; i += MAX_IDS_PER_SQUEUE) {
+        listed.push(...(await this.#squeue(['-j', ids.slice(i, i + MAX_IDS_PER_SQUEUE).join(',')])));
+      }
       const at = this.#now();
       const byId = new Map(listed.map((j) => [j.id, j]));
       for (const id of ids) this.#cache.set(id, { at, job: byId.get(id) ?? null });

@@ -144,6 +144,10 @@ export class SshTransport implements Transport {
     for (const job of this.#queue.splice(0)) this.#settle(job, err);
     for (const job of [...this.#inFlight]) job.abort?.(err);
     const client = this.#client;
+    // Let the `kill` for commands aborted above reach the server before the connection goes.
+    for (let waited = 0; this.#killing && waited < 2000; waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     this.#client = undefined;
     if (client) {
       await new Promise<void>((resolve) => {
@@ -312,7 +316,15 @@ export class SshTransport implements Transport {
         }
         this.#onDrop(client);
       });
-      client.connect(config);
+      try {
+        client.connect(config);
+      } catch (e) {
+        // ssh2 throws synchronously on a key it cannot parse (or one that needs a passphrase).
+        reject(
+          new FatalConnectError(`cannot use SSH key ${o.keyPath ?? '(given)'}: ${(e as Error).message}`),
+        );
+        return;
+      }
       // Small request/response packets: Nagle would add delayed-ACK stalls to every exec.
       client.setNoDelay(true);
     });
@@ -400,10 +412,17 @@ export class SshTransport implements Transport {
     let killWanted = false;
     const kill = () => {
       killWanted = true;
-      if (!channel) return;
-      sendKillSignal(channel);
-      if (remotePid !== undefined && !exited) this.#killRemote(client, remotePid);
-      channel.close();
+      const ch = channel;
+      if (!ch) return;
+      sendKillSignal(ch);
+      if (exited) ch.close();
+      else if (remotePid !== undefined) {
+        this.#killRemote(client, remotePid);
+        ch.close();
+      } else {
+        // The process group id has not arrived yet; the stderr handler kills and closes once it does.
+        setTimeout(() => ch.close(), 2000).unref();
+      }
     };
     job.abort = (err) => {
       this.#settle(job, err);
@@ -467,7 +486,10 @@ export class SshTransport implements Transport {
           const text = all.subarray(0, nl).toString('latin1');
           pidLine = undefined;
           if (/^[1-9][0-9]{0,9}$/.test(text) && Number(text) > 1) remotePid = Number(text);
-          if (killWanted && remotePid !== undefined && !exited) this.#killRemote(client, remotePid);
+          if (killWanted && remotePid !== undefined && !exited) {
+            this.#killRemote(client, remotePid);
+            stream.close();
+          }
           const rest = all.subarray(nl + 1);
           if (rest.length > 0) count(rest, errOut);
         });

@@ -16,7 +16,11 @@ export function formatLoss(v: LossValue): string {
 }
 
 /** Remaining time from NeoX's own time per iteration. */
-export function etaMs(lastIteration: number | null, trainIters: number | null, msPerIteration: number | null): number | null {
+export function etaMs(
+  lastIteration: number | null,
+  trainIters: number | null,
+  msPerIteration: number | null,
+): number | null {
   if (lastIteration === null || trainIters === null || msPerIteration === null) return null;
   return Math.max(0, trainIters - lastIteration) * msPerIteration;
 }

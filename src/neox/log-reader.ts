@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are sh scripts; ${…} is shell parameter expansion
 import type { Transport } from '../cluster/transport.js';
 import { ClusterError, trimStderr } from '../errors.js';
 
@@ -5,7 +6,7 @@ import { ClusterError, trimStderr } from '../errors.js';
 // (capped), and (while still wanted) look for the first `global_step*` under `save`. Exactly n bytes are
 // read, n computed from the size stat saw, so the offset stays exact whatever the bytes decode to.
 
-export const DEFAULT_MAX_READ_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_READ_BYTES = 256 * 1024;
 
 // $1 file, $2 offset, $3 max bytes, $4 save dir ('' = don't look). Header line: size inode start n ckpt.
 const READ_SCRIPT = [
@@ -37,7 +38,12 @@ export type LogRead =
 
 export async function readLogChunk(
   transport: Transport,
-  req: { readonly file: string; readonly offset: number; readonly save?: string | null; readonly maxBytes?: number },
+  req: {
+    readonly file: string;
+    readonly offset: number;
+    readonly save?: string | null;
+    readonly maxBytes?: number;
+  },
 ): Promise<LogRead> {
   const max = req.maxBytes ?? DEFAULT_MAX_READ_BYTES;
   const r = await transport.run(
@@ -67,14 +73,30 @@ export async function readLogChunk(
 }
 
 // $1 file, $2 lines. For the final message and `/train logs`.
-export async function tailLog(transport: Transport, file: string, lines: number, maxBytes = 64 * 1024): Promise<string | null> {
+export async function tailLog(
+  transport: Transport,
+  file: string,
+  lines: number,
+  maxBytes = 64 * 1024,
+): Promise<string | null> {
   const r = await transport.run(
-    ['sh', '-c', 'if [ ! -f "$1" ]; then exit 3; fi; tail -n "$2" -- "$1" | tail -c "$3"', 'sh', file, String(lines), String(maxBytes)],
+    [
+      'sh',
+      '-c',
+      'if [ ! -f "$1" ]; then exit 3; fi; tail -n "$2" -- "$1" | tail -c "$3"',
+      'sh',
+      file,
+      String(lines),
+      String(maxBytes),
+    ],
     { maxOutputBytes: maxBytes + 4096 },
   );
   if (r.exitCode === 3) return null;
   if (r.exitCode !== 0) {
-    throw new ClusterError(`reading ${file} failed: ${trimStderr(r.stderr)}`, { exitCode: r.exitCode, stderr: r.stderr });
+    throw new ClusterError(`reading ${file} failed: ${trimStderr(r.stderr)}`, {
+      exitCode: r.exitCode,
+      stderr: r.stderr,
+    });
   }
   return r.stdout;
 }

@@ -98,6 +98,13 @@ export class LogScanner {
     this.state = state ? structuredClone(state) : createScanState();
   }
 
+  /** Work on `state` in place (the caller owns it and stores it afterwards): no copy per poll. */
+  static adopt(state: ScanState): LogScanner {
+    const s = new LogScanner();
+    (s as { state: ScanState }).state = state;
+    return s;
+  }
+
   /** Feed the next chunk of the log; complete lines are processed, a trailing partial line is kept. */
   feed(chunk: string): ScanUpdate {
     const text = this.state.partial + chunk;

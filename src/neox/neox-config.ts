@@ -18,7 +18,13 @@ export interface NeoxConfigSummary {
 
 export const NEOX_DEFAULT_LOG_INTERVAL = 100;
 
-const DATA_KEYS = ['data-path', 'train-data-paths', 'valid-data-paths', 'test-data-paths', 'label-data-paths'];
+const DATA_KEYS = [
+  'data-path',
+  'train-data-paths',
+  'valid-data-paths',
+  'test-data-paths',
+  'label-data-paths',
+];
 
 export class NeoxConfigError extends Error {
   override readonly name = 'NeoxConfigError';
@@ -33,15 +39,18 @@ function normalise(obj: Record<string, unknown>): Map<string, unknown> {
 function intOf(m: Map<string, unknown>, key: string): number | null {
   const v = m.get(key);
   if (v === undefined || v === null) return null;
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isInteger(n) || n < 0) throw new NeoxConfigError(`\`${key}\` must be a whole number (got ${JSON.stringify(v)})`);
+  const n =
+    typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < 0)
+    throw new NeoxConfigError(`\`${key}\` must be a whole number (got ${JSON.stringify(v)})`);
   return n;
 }
 
 function strOf(m: Map<string, unknown>, key: string): string | null {
   const v = m.get(key);
   if (v === undefined || v === null || v === '') return null;
-  if (typeof v !== 'string') throw new NeoxConfigError(`\`${key}\` must be a path (got ${JSON.stringify(v)})`);
+  if (typeof v !== 'string')
+    throw new NeoxConfigError(`\`${key}\` must be a path (got ${JSON.stringify(v)})`);
   return v;
 }
 
@@ -69,7 +78,9 @@ export function parseNeoxConfig(text: string): NeoxConfigSummary {
     const items = Array.isArray(v) ? v : [v];
     for (const item of items) {
       if (typeof item !== 'string' || item === '')
-        throw new NeoxConfigError(`\`${key}\` must be a path or a list of paths (got ${JSON.stringify(item)})`);
+        throw new NeoxConfigError(
+          `\`${key}\` must be a path or a list of paths (got ${JSON.stringify(item)})`,
+        );
       const p = dataPrefix(item);
       if (!dataPaths.includes(p)) dataPaths.push(p);
     }

@@ -1,9 +1,10 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are sh scripts; ${…} is shell parameter expansion
 import { posix } from 'node:path';
 import { AbsPath } from '../cluster/args.js';
 import type { Transport } from '../cluster/transport.js';
 import { ClusterError, trimStderr } from '../errors.js';
-import { NeoxConfigError, type NeoxConfigSummary, parseNeoxConfig } from './neox-config.js';
 import { nearest } from './nearest.js';
+import { NeoxConfigError, type NeoxConfigSummary, parseNeoxConfig } from './neox-config.js';
 
 // Checks a NeoX config before anything is submitted. Every file check runs ON THE CLUSTER through the
 // Transport (the bot may run off-cluster), in exactly two round trips: read the config, then one small
@@ -30,6 +31,9 @@ export interface PreflightResult {
   /** Things worth showing (relative paths resolved, etc.). */
   readonly notes: readonly string[];
   readonly config: NeoxConfigSummary | null;
+  /** `save` and `load` made absolute (relative ones resolved against NEOX_DIR), or null. */
+  readonly savePath: string | null;
+  readonly loadPath: string | null;
   /** `global_step*` numbers that exist under `load`, ascending. */
   readonly existingSteps: readonly number[];
 }
@@ -62,19 +66,19 @@ const CHECK_SCRIPT = oneLine([
   '    if [ -d "$load/global_step$iter" ]; then echo "ckpt ok"; else echo "ckpt missing"; fi;',
   '  fi;',
   '  for d in "$load"/global_step*; do',
-  "    if [ -d \"$d\" ]; then printf 'step %s\\n' \"${d##*/global_step}\"; fi;",
+  '    if [ -d "$d" ]; then printf \'step %s\\n\' "${d##*/global_step}"; fi;',
   '  done | head -n 1000;',
   'fi;',
   'for p in "$@"; do',
   '  b=0; i=0;',
   '  if [ -f "$p.bin" ]; then b=1; fi;',
   '  if [ -f "$p.idx" ]; then i=1; fi;',
-  "  printf 'data %s %s %s\\n' \"$b\" \"$i\" \"$p\";",
+  '  printf \'data %s %s %s\\n\' "$b" "$i" "$p";',
   '  if [ "$b$i" != 11 ]; then',
   '    d=${p%/*};',
   // The for list above was expanded once, so reusing "$@" for the candidates is safe.
   '    if [ -d "$d" ]; then set -- "$d"/*.bin; else set -- "${d%/*}"/*/*.bin; fi;',
-  "    for c in \"$@\"; do if [ -f \"$c\" ]; then printf 'near %s\\n' \"$c\"; fi; done | head -n 200;",
+  '    for c in "$@"; do if [ -f "$c" ]; then printf \'near %s\\n\' "$c"; fi; done | head -n 200;',
   '  fi;',
   'done',
 ]);
@@ -106,8 +110,15 @@ export async function preflight(
   const typed = input.config.trim();
   const relative = !typed.startsWith('/');
   const configPath = relative ? posix.resolve(input.neoxDir, typed) : posix.normalize(typed);
-  const result = (config: NeoxConfigSummary | null, existingSteps: readonly number[] = []): PreflightResult => ({
+  let savePath: string | null = null;
+  let loadPath: string | null = null;
+  const result = (
+    config: NeoxConfigSummary | null,
+    existingSteps: readonly number[] = [],
+  ): PreflightResult => ({
     configPath,
+    savePath,
+    loadPath,
     resolvedFrom: relative ? typed : null,
     problems,
     warnings,
@@ -122,15 +133,22 @@ export async function preflight(
   }
   if (!validatePath(configPath, 'Config path', problems)) return result(null);
 
-  const read = await transport.run(['sh', '-c', READ_SCRIPT, 'sh', configPath, String(MAX_CONFIG_BYTES + 1)], {
-    maxOutputBytes: MAX_CONFIG_BYTES + 64 * 1024,
-  });
+  const read = await transport.run(
+    ['sh', '-c', READ_SCRIPT, 'sh', configPath, String(MAX_CONFIG_BYTES + 1)],
+    {
+      maxOutputBytes: MAX_CONFIG_BYTES + 64 * 1024,
+    },
+  );
   if (read.exitCode === 3) {
-    problems.push(`Config \`${configPath}\` does not exist on the cluster. Check the path (it must be absolute).`);
+    problems.push(
+      `Config \`${configPath}\` does not exist on the cluster. Check the path (it must be absolute).`,
+    );
     return result(null);
   }
   if (read.exitCode === 4) {
-    problems.push(`Config \`${configPath}\` is not a regular file (a directory?). Give the path of the .yml file.`);
+    problems.push(
+      `Config \`${configPath}\` is not a regular file (a directory?). Give the path of the .yml file.`,
+    );
     return result(null);
   }
   if (read.exitCode === 5) {
@@ -168,12 +186,17 @@ export async function preflight(
   const save = cfg.save === null ? '' : absolutise(cfg.save, input.neoxDir, '`save`', notes);
   const load = cfg.load === null ? '' : absolutise(cfg.load, input.neoxDir, '`load`', notes);
   const data = cfg.dataPaths.map((p) => absolutise(p, input.neoxDir, 'Data path', notes));
+  savePath = save === '' ? null : save;
+  loadPath = load === '' ? null : load;
   let pathsOk = true;
   if (save !== '') pathsOk = validatePath(save, '`save`', problems) && pathsOk;
   if (load !== '') pathsOk = validatePath(load, '`load`', problems) && pathsOk;
   for (const d of data) pathsOk = validatePath(d, 'Data path', problems) && pathsOk;
   if (!pathsOk) return result(cfg);
-  if (cfg.save === null) problems.push('The config has no `save` directory: checkpoints would not be written. Add `save: /abs/dir`.');
+  if (cfg.save === null)
+    problems.push(
+      'The config has no `save` directory: checkpoints would not be written. Add `save: /abs/dir`.',
+    );
   if (data.length === 0) problems.push('The config names no data (`data-path` or `train-data-paths`).');
 
   const iter = cfg.load !== null && cfg.iteration !== null ? String(cfg.iteration) : '';
@@ -195,9 +218,11 @@ export async function preflight(
     const tag = sp < 0 ? line : line.slice(0, sp);
     const rest = sp < 0 ? '' : line.slice(sp + 1);
     if (tag === 'save') {
-      if (rest === 'missing') problems.push(`\`save\` directory \`${save}\` does not exist. Create it (mkdir -p) or fix the path.`);
+      if (rest === 'missing')
+        problems.push(`\`save\` directory \`${save}\` does not exist. Create it (mkdir -p) or fix the path.`);
       if (rest === 'notdir') problems.push(`\`save\` \`${save}\` exists but is not a directory.`);
-      if (rest === 'notwritable') problems.push(`\`save\` directory \`${save}\` is not writable by the training job's user.`);
+      if (rest === 'notwritable')
+        problems.push(`\`save\` directory \`${save}\` is not writable by the training job's user.`);
     } else if (tag === 'load' && rest === 'missing') {
       problems.push(`\`load\` directory \`${load}\` does not exist.`);
     } else if (tag === 'step' && /^\d+$/.test(rest)) {
@@ -211,7 +236,10 @@ export async function preflight(
         near.set(current, []);
         const missing = [m[1] !== '1' ? `${current}.bin` : '', m[2] !== '1' ? `${current}.idx` : ''];
         problems.push(
-          `Data path \`${current}\` does not exist: missing ${missing.filter(Boolean).map((x) => `\`${x}\``).join(' and ')}.`,
+          `Data path \`${current}\` does not exist: missing ${missing
+            .filter(Boolean)
+            .map((x) => `\`${x}\``)
+            .join(' and ')}.`,
         );
       }
     } else if (tag === 'near' && current !== null) {
@@ -228,7 +256,8 @@ export async function preflight(
     }
   }
   if (iter !== '' && /ckpt missing/.test(check.stdout)) {
-    const listed = steps.length === 0 ? 'none exist there' : `existing: ${steps.map((s) => `global_step${s}`).join(', ')}`;
+    const listed =
+      steps.length === 0 ? 'none exist there' : `existing: ${steps.map((s) => `global_step${s}`).join(', ')}`;
     problems.push(
       `\`iteration: ${iter}\` but \`${load}/global_step${iter}\` does not exist (${listed}).` +
         (steps.length > 0 ? ` Set \`iteration: ${steps.at(-1)}\` to resume from the newest.` : ''),

@@ -14,7 +14,9 @@ export async function scanLogFile(path: string): Promise<ScanLogResult> {
     st = await stat(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new LogFileError(code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code ?? 'error'})`);
+    throw new LogFileError(
+      code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code ?? 'error'})`,
+    );
   }
   if (!st.isFile()) throw new LogFileError(`${path} is not a regular file`);
   const scanner = new LogScanner();

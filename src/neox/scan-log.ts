@@ -24,7 +24,12 @@ export function scanResultOf(state: ScanState): ScanLogResult {
     trainIters: state.trainIters,
     iterationsLogged: state.iterationsLogged,
     lastLoss: lossForJson(state.lastLoss),
-    findings: state.findings.map((f) => ({ kind: f.kind, action: f.action, line: f.line, excerpt: f.excerpt })),
+    findings: state.findings.map((f) => ({
+      kind: f.kind,
+      action: f.action,
+      line: f.line,
+      excerpt: f.excerpt,
+    })),
   };
 }
 

@@ -61,7 +61,10 @@ export function jobNameFor(configPath: string): string {
   return (cleaned || 'neox-training').slice(0, 128);
 }
 
-export async function submitTraining(deps: SubmitTrainingDeps, input: SubmitTrainingInput): Promise<SubmitTrainingResult> {
+export async function submitTraining(
+  deps: SubmitTrainingDeps,
+  input: SubmitTrainingInput,
+): Promise<SubmitTrainingResult> {
   const pf = await preflight(deps.transport, { config: input.config, neoxDir: deps.neoxDir });
   if (pf.problems.length > 0) return { kind: 'blocked', preflight: pf };
   if (pf.warnings.length > 0 && !input.acceptWarnings) return { kind: 'needs-confirmation', preflight: pf };

@@ -29,7 +29,9 @@ export async function suggestFix(
     const newest = pf.existingSteps.at(-1);
     const problem = pf.problems.find((p) => p.startsWith('`iteration:'));
     if (newest === undefined) {
-      return { text: problem ?? 'no `global_step*` exists under `load`: check `load` and `iteration` in the config.' };
+      return {
+        text: problem ?? 'no `global_step*` exists under `load`: check `load` and `iteration` in the config.',
+      };
     }
     return {
       text: `${problem ?? ''} The newest existing checkpoint is \`global_step${newest}\`: resume with \`iteration: ${newest}\`.`.trim(),
@@ -41,6 +43,10 @@ export async function suggestFix(
     };
   }
   const dataProblems = pf.problems.filter((p) => p.startsWith('Data path'));
-  if (dataProblems.length === 0) return { text: 'the data paths exist now; resubmit unchanged.', button: { label: 'Resubmit unchanged', actionId: RESUBMIT_ACTION, value: d.req.jobId } };
+  if (dataProblems.length === 0)
+    return {
+      text: 'the data paths exist now; resubmit unchanged.',
+      button: { label: 'Resubmit unchanged', actionId: RESUBMIT_ACTION, value: d.req.jobId },
+    };
   return { text: `${dataProblems.join(' ')} Fix \`data-path\` in the config, then resubmit.` };
 }

@@ -1,6 +1,7 @@
 import type { Transport } from '../cluster/transport.js';
 import type { Finding } from './failure-kinds.js';
-import { DEFAULT_MAX_READ_BYTES, readLogChunk, tailLog } from './log-reader.js';
+import type { LogReadRequest } from './log-read-batcher.js';
+import { DEFAULT_MAX_READ_BYTES, type LogRead, readLogChunk, tailLog } from './log-reader.js';
 import { LogScanner } from './log-scanner.js';
 import { checkStalled, DEFAULT_STALL, noteIterations, type StallOptions } from './stall.js';
 import {
@@ -55,6 +56,8 @@ export interface WatchStepDeps {
   /** Final state once the job left squeue (scontrol/sacct); null when Slurm no longer knows. */
   readonly finalState: (jobId: string) => Promise<FinalJobState | null>;
   readonly suggestFix: (d: WatchData, f: Finding) => Promise<FixSuggestion | null>;
+  /** Read new log bytes (default: one remote command per log; the monitor batches all logs of a poll). */
+  readonly readLog?: (req: LogReadRequest) => Promise<LogRead>;
 }
 
 const ACTIVE_READ = new Set(['RUNNING', 'COMPLETING', 'SUSPENDED', 'STOPPED']);
@@ -77,7 +80,8 @@ export async function stepWatch(deps: WatchStepDeps, d: WatchData, snap: JobSnap
   if (snap === null && !gone) return;
 
   const light = d.reported.report50 && (d.reported.checkpoint !== null || d.reported.findings.length > 0);
-  const wantRead = gone || (snap !== null && ACTIVE_READ.has(snap.state) && (!light || d.polls % opts.lightEvery === 0));
+  const wantRead =
+    gone || (snap !== null && ACTIVE_READ.has(snap.state) && (!light || d.polls % opts.lightEvery === 0));
   if (wantRead) await readNew(deps, d, gone);
 
   if (snap?.state === 'RUNNING' && !d.reported.findings.includes('stalled')) {
@@ -97,7 +101,9 @@ export async function stepWatch(deps: WatchStepDeps, d: WatchData, snap: JobSnap
   if (gone) {
     const fin = await deps.finalState(d.req.jobId);
     const tail = await tailLog(deps.transport, d.req.logPath, opts.tailLines);
-    d.outbox.push(finalMessage(d, fin?.state ?? 'ENDED (state no longer known to Slurm)', fin?.exitCode ?? null, tail));
+    d.outbox.push(
+      finalMessage(d, fin?.state ?? 'ENDED (state no longer known to Slurm)', fin?.exitCode ?? null, tail),
+    );
     d.reported.final = true;
     d.done = true;
   }
@@ -105,10 +111,11 @@ export async function stepWatch(deps: WatchStepDeps, d: WatchData, snap: JobSnap
 
 async function readNew(deps: WatchStepDeps, d: WatchData, toEnd: boolean): Promise<void> {
   const opts = deps.options;
-  const scanner = new LogScanner(d.scan);
+  const scanner = LogScanner.adopt(d.scan);
   // A finished job's log is read to its end; a running one gets one chunk per poll.
   for (let round = 0; round < (toEnd ? 64 : 2); round++) {
-    const r = await readLogChunk(deps.transport, {
+    const read = deps.readLog ?? ((req: LogReadRequest) => readLogChunk(deps.transport, req));
+    const r = await read({
       file: d.req.logPath,
       offset: d.offset,
       save: d.reported.checkpoint === null ? d.req.save : null,
@@ -116,7 +123,13 @@ async function readNew(deps: WatchStepDeps, d: WatchData, toEnd: boolean): Promi
     });
     if (r.status === 'missing') break;
     if (d.inode !== null && r.inode !== d.inode) {
-      d.outbox.push(noticeMessage(d, `the log file was replaced (rotated): reading the new file from the start.`, 'log_rotated'));
+      d.outbox.push(
+        noticeMessage(
+          d,
+          `the log file was replaced (rotated): reading the new file from the start.`,
+          'log_rotated',
+        ),
+      );
       d.inode = r.inode;
       d.offset = 0;
       scanner.state.partial = '';
@@ -125,7 +138,11 @@ async function readNew(deps: WatchStepDeps, d: WatchData, toEnd: boolean): Promi
     d.inode = r.inode;
     if (r.start < d.offset) {
       d.outbox.push(
-        noticeMessage(d, `the log shrank from ${d.offset} to ${r.size} bytes (truncated): reading it from the start again.`, 'log_truncated'),
+        noticeMessage(
+          d,
+          `the log shrank from ${d.offset} to ${r.size} bytes (truncated): reading it from the start again.`,
+          'log_truncated',
+        ),
       );
       scanner.state.partial = '';
     }

@@ -27,7 +27,10 @@ export function progressFields(d: WatchData): { label: string; value: string }[]
   const recent = s.recent.slice(-10);
   const eta = etaMs(s.lastIteration, s.trainIters, s.lastMsPerIteration);
   return [
-    { label: 'iteration', value: s.lastIteration === null ? '—' : `${s.lastIteration} / ${s.trainIters ?? '?'}` },
+    {
+      label: 'iteration',
+      value: s.lastIteration === null ? '—' : `${s.lastIteration} / ${s.trainIters ?? '?'}`,
+    },
     {
       label: 'recent loss',
       value:
@@ -49,7 +52,10 @@ function checkpointLine(d: WatchData): string {
   const s = d.scan;
   if (d.req.saveInterval && s.lastIteration !== null) {
     const next = Math.ceil((s.lastIteration + 1) / d.req.saveInterval) * d.req.saveInterval;
-    const eta = s.lastMsPerIteration === null ? '' : ` (in about ${formatDuration((next - s.lastIteration) * s.lastMsPerIteration)})`;
+    const eta =
+      s.lastMsPerIteration === null
+        ? ''
+        : ` (in about ${formatDuration((next - s.lastIteration) * s.lastMsPerIteration)})`;
     return `no \`global_step*\` in \`${d.req.save}\` yet; the first is due at iteration ${next}${eta}`;
   }
   return `no \`global_step*\` in \`${d.req.save}\` yet`;
@@ -59,7 +65,13 @@ export function lossChart(d: WatchData): Reply['chart'] {
   const points = d.scan.curve
     .map((p) => [p.iteration, lossToNumber(p.loss)] as const)
     .filter(([, v]) => Number.isFinite(v));
-  return { kind: 'line', title: `Job ${d.req.jobId}: lm_loss`, xLabel: 'iteration', yLabel: 'lm_loss', series: [{ name: 'lm_loss', points }] };
+  return {
+    kind: 'line',
+    title: `Job ${d.req.jobId}: lm_loss`,
+    xLabel: 'iteration',
+    yLabel: 'lm_loss',
+    series: [{ name: 'lm_loss', points }],
+  };
 }
 
 export function report50Message(d: WatchData, reportAt: number): Reply {
@@ -119,7 +131,16 @@ export function findingMessage(d: WatchData, f: Finding, fix: FixSuggestion | nu
         title: `Job ${d.req.jobId}: ${f.kind}`,
         text: `${what}${fix ? ` Fix: ${fix.text}` : ''}`,
         ...(fix?.button
-          ? { buttons: [{ actionId: fix.button.actionId, label: fix.button.label, value: fix.button.value, style: 'primary' as const }] }
+          ? {
+              buttons: [
+                {
+                  actionId: fix.button.actionId,
+                  label: fix.button.label,
+                  value: fix.button.value,
+                  style: 'primary' as const,
+                },
+              ],
+            }
           : {}),
       };
     case 'transient':
@@ -138,7 +159,12 @@ export function noticeMessage(d: WatchData, text: string, event: string): Reply 
   return { level: 'info', text: `Job ${d.req.jobId}: ${text}`, data: { event, jobId: d.req.jobId } };
 }
 
-export function finalMessage(d: WatchData, state: string, exitCode: string | null, tail: string | null): Reply {
+export function finalMessage(
+  d: WatchData,
+  state: string,
+  exitCode: string | null,
+  tail: string | null,
+): Reply {
   const ok = state === 'COMPLETED';
   const findings = d.scan.findings.map((f) => f.kind);
   return {
@@ -149,6 +175,13 @@ export function finalMessage(d: WatchData, state: string, exitCode: string | nul
       { label: 'findings', value: findings.length === 0 ? 'none' : findings.join(', ') },
     ],
     ...(tail === null ? { text: 'The log file does not exist.' } : { code: tail }),
-    data: { event: 'final', jobId: d.req.jobId, state, exitCode, findings, lastIteration: d.scan.lastIteration },
+    data: {
+      event: 'final',
+      jobId: d.req.jobId,
+      state,
+      exitCode,
+      findings,
+      lastIteration: d.scan.lastIteration,
+    },
   };
 }

@@ -5,6 +5,7 @@ import { jobIdFromLogName, parsePipelineLines } from './pipeline-log.js';
 import {
   buildScanScript,
   CAUSE_PATTERNS,
+  DEFAULT_SHARDS,
   HEAD_PATTERNS,
   parseScanOutput,
   UPLOAD_PATTERNS,
@@ -31,6 +32,8 @@ export interface LogScannerOptions {
   readonly transport: Transport;
   readonly store: ScanStore;
   readonly timeoutMs?: number;
+  /** Parallel whole-file readers on the cluster side (a login node on a network filesystem likes more). */
+  readonly shards?: number;
 }
 
 /**
@@ -64,7 +67,7 @@ export class LogScanner {
     const t1 = performance.now();
     let input = '';
     for (const [name, k] of known) input += `${name} ${k.size} ${k.mtime}\n`;
-    const res = await this.opts.transport.run(['sh', '-c', this.#script, 'pipeline-scan', dir], {
+    const res = await this.opts.transport.run(['sh', '-c', this.#script, 'pipeline-scan', dir, String(this.opts.shards ?? DEFAULT_SHARDS)], {
       input,
       timeoutMs: this.opts.timeoutMs ?? 300_000,
       maxOutputBytes: 256 * 1024 * 1024,
@@ -80,9 +83,9 @@ export class LogScanner {
     for (const f of out.changed) {
       const jobId = jobIdFromLogName(f.name);
       if (jobId === null) continue;
-      // Tail lines that also match a grepped pattern are already in `lines`; counting them twice would
-      // double 429s. (The completion line comes only from the tail.)
-      const extra = f.tail.filter((l) => !GREPPED.some((p) => l.includes(p)));
+      // A log read whole has its upload and cause lines in `lines` already: counting the window's copies
+      // too would double its 429s. (The completion line comes only from the tail.)
+      const extra = f.whole ? f.tail.filter((l) => !GREPPED.some((p) => l.includes(p))) : f.tail;
       const run = parsePipelineLines([...f.lines, ...extra], { jobId });
       const rec: StoredLog = { name: f.name, size: f.size, mtime: f.mtime, mtimeMs: mtimeToMs(f.mtime), run };
       upserts.push(rec);

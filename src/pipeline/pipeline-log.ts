@@ -80,7 +80,6 @@ const RE = {
   http429: /HfHubHTTPError:\s*429\b|\b429 Client Error\b|\b429 Too Many Requests\b/,
   rateLimit: /RateLimit"?\s*[:=]\s*"?([A-Za-z_-]+)"?\s*;\s*r=(\d+)\s*;\s*t=(\d+)/,
   retryAfter: /Retry-After"?\s*[:=]\s*"?(\d+)/i,
-  timeout: /\bRequestTimeout\b/,
   exists: /Repository \S+ already exists/,
   completed: /Pipeline completed at (.*?) with exit code (-?\d+)/,
   // "Traceback (most recent call last):" is never the telling line; the exception line after it is.
@@ -116,61 +115,63 @@ export function parsePipelineLines(lines: Iterable<string>, opts: ParseOptions =
   let lastErrorish: string | null = null;
 
   for (const raw of lines) {
-    const line = raw.replace(/\r$/, '').trimEnd();
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line === '') continue;
-    if (experiment === null) {
+    // Cheap substring checks first: a sweep parses tens of thousands of lines and most match nothing.
+    if (experiment === null && line.includes('Experiment:')) {
       const m = RE.experiment.exec(line);
       if (m) {
         experiment = m[1] ?? null;
         continue;
       }
     }
-    if (step === null) {
+    if (step === null && (line.includes('Checkpoint:') || line.includes('Processing checkpoint'))) {
       const m = RE.checkpoint.exec(line) ?? RE.processing.exec(line);
       if (m) {
         step = Number(m[1]);
         continue;
       }
     }
-    const done = RE.completed.exec(line);
-    if (done) {
-      // The last completion line wins: a log appended by a re-run ends with the re-run's result.
-      completedAt = done[1] ?? null;
-      exitCode = Number(done[2]);
-      completionLine = line.trim();
-      continue;
+    if (line.includes('Pipeline completed at')) {
+      const done = RE.completed.exec(line);
+      if (done) {
+        // The last completion line wins: a log appended by a re-run ends with the re-run's result.
+        completedAt = done[1] ?? null;
+        exitCode = Number(done[2]);
+        completionLine = line.trim();
+        continue;
+      }
     }
-    if (RE.uploaded.test(line)) {
+    if (line.includes('Successfully uploaded') && RE.uploaded.test(line)) {
       const repo = line.slice(line.lastIndexOf(' to ') + 4).trim();
       if (repo !== '') repos.add(repo);
       continue;
     }
-    if (RE.exists.test(line)) {
+    if (line.includes('already exists') && RE.exists.test(line)) {
       repoAlreadyExists = true;
       continue;
     }
     let hinted = false;
-    const rl = RE.rateLimit.exec(line);
-    if (rl) {
-      rateLimit = {
-        ...(rateLimit ?? {}),
-        policy: rl[1],
-        remaining: Number(rl[2]),
-        resetSeconds: Number(rl[3]),
-      };
-      hinted = true;
+    if (line.includes('RateLimit')) {
+      const rl = RE.rateLimit.exec(line);
+      if (rl) {
+        rateLimit = { ...(rateLimit ?? {}), policy: rl[1], remaining: Number(rl[2]), resetSeconds: Number(rl[3]) };
+        hinted = true;
+      }
     }
-    const ra = RE.retryAfter.exec(line);
-    if (ra) {
-      rateLimit = { ...(rateLimit ?? {}), retryAfterSeconds: Number(ra[1]) };
-      hinted = true;
+    if (line.includes('Retry-After') || line.includes('retry-after')) {
+      const ra = RE.retryAfter.exec(line);
+      if (ra) {
+        rateLimit = { ...(rateLimit ?? {}), retryAfterSeconds: Number(ra[1]) };
+        hinted = true;
+      }
     }
-    if (RE.http429.test(line)) {
+    if (line.includes('429') && RE.http429.test(line)) {
       rateLimitHits++;
       last429 = line.trim();
       continue;
     }
-    if (RE.timeout.test(line)) {
+    if (line.includes('RequestTimeout')) {
       timeoutHits++;
       lastTimeout = line.trim();
       continue;

@@ -1,75 +1,69 @@
-// The one remote command of a sweep: POSIX sh + GNU find/grep/awk/tail/xargs, run as `sh -c SCRIPT scan <dir>`.
-// stdin: what we already read, one "name size mtime" line per log. stdout, one record per line:
-//   F\t<name>\t<size>\t<mtime>   a new or changed log (its H/L/T lines follow somewhere in the output)
-//   D\t<name>                    a log we knew that is gone
-//   H\t<name>\t<line>            Experiment / Checkpoint lines from the top (grep -m 2 stops reading there)
-//   L\t<name>\t<line>            "Successfully uploaded" lines; for FAILED runs also 429 / RateLimit /
-//                                 Retry-After / RequestTimeout lines (only failed runs need a cause)
-//   T\t<name>\t<line>            the completion line (from the last 1 KB); for failed runs the last 2 KB
-// Only new or changed files are read. Each is read whole exactly once, by a single-pattern grep (as fast as
-// the `grep -l` it replaces; failed runs, a minority, get the few extra patterns instead); head and tail
-// reads are one block each. Lines are cut at 1,000 bytes.
-// The script must be ONE line: the SSH transport refuses newlines and control characters in argv, so tabs
-// are written as awk/printf escapes.
+// The one remote command of a sweep: POSIX sh + GNU find/grep/awk/tail/xargs, run as
+// `sh -c SCRIPT pipeline-scan <dir> <shards>`. stdin: what we already read, one "name size mtime" line per
+// log. Only new or changed logs are read at all, and most are never read whole:
+//
+//   F\t<name>\t<size>\t<mtime>   a new or changed log                          (before any section)
+//   D\t<name>                    a log we knew that is gone                    (before any section)
+//   @@H  then `name:line`        Experiment / Checkpoint lines (grep -m 2 stops after the first block)
+//   @@T  then T\t<name>\t<line>  from the last 8 KB: completion, upload, 429/timeout and error lines;
+//        and X\t<name>           for each log that must be read whole (see below)
+//   @@C  then `name:line`        from the WHOLE of the X logs: upload, 429 and RequestTimeout lines
+//
+// A log is read whole only when its last 8 KB cannot answer: it is still running (no completion line yet);
+// it failed and the window shows no 429 (a 429 anywhere makes it rate_limited, so a timeout or other error
+// in the window is not enough); or it succeeded and no "Successfully uploaded" line is in the window
+// (evaluation output after the uploads pushes them out). Otherwise the window answers: the pipeline uploads
+// as one step, so the upload lines sit together; an earlier upload separated from them by more than 8 KB
+// (a raw NeoX upload before a long conversion, when SKIP_NEOX_UPLOAD is off) would be missed. The whole-
+// file reads run in <shards> parallel streams. The script must be ONE line: the SSH transport refuses
+// newlines and control characters in argv, so tabs are written as awk/printf escapes.
 
 const LOG_GLOB = 'checkpoint_pipeline_*.out';
 const LOG_NAME_AWK = '/^checkpoint_pipeline_[0-9_]+\\.out$/';
-export const TAIL_BYTES = 2048;
-export const LAST_LINE_BYTES = 1024;
+export const TAIL_BYTES = 8 * 1024;
 export const MAX_LINE = 1000;
+export const DEFAULT_SHARDS = 2;
 
 /** Read from the top of every changed log (grep stops after two matches). */
 export const HEAD_PATTERNS = ['Experiment:', 'Checkpoint:', 'Processing checkpoint'] as const;
-/** Read from the whole of every changed log. */
+/** Upload lines: from the window, or from the whole log when the window has none. */
 export const UPLOAD_PATTERNS = ['Successfully uploaded'] as const;
-/** Read from the whole of failed logs only. */
-export const CAUSE_PATTERNS = [
-  'HfHubHTTPError',
-  '429 Client Error',
-  'Too Many Requests',
-  'RateLimit',
-  'Retry-After',
-  'RequestTimeout',
-] as const;
+/** Why a run failed: from the whole of failed logs. */
+export const CAUSE_PATTERNS = ['HfHubHTTPError', '429 Client Error', 'RequestTimeout'] as const;
+/** Tail lines worth returning besides the above (the "other" failure's telling line, 429 hints). */
+const ERRORISH = ['Error', 'Exception', 'ERROR', 'FAILED', 'Failed', 'failed', 'Killed', 'CANCELLED', 'fatal', 'RateLimit', 'Retry-After'];
 
 function shQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 const eArgs = (ps: readonly string[]) => ps.map((p) => `-e ${shQuote(p)}`).join(' ');
-/** awk that turns `name:line` grep output into `<kind>\t<name>\t<line>`. */
-const prefix = (kind: string) =>
-  `awk '{i=index($0,":"); printf "${kind}\\t%s\\t%s\\n",substr($0,1,i-1),substr($0,i+1,${MAX_LINE})}'`;
-/** awk that turns `tail -v` output into `T\t<name>\t<line>`; `filter` limits which lines pass. */
-const tailAwk = (filter: string, extra = '') =>
-  `awk ${extra}'/^==> .* <==$/{n=substr($0,5,length($0)-8);next} ${filter}'`;
+const XARGS = "xargs -d '\\n'";
+const T_LINE = `printf "T\\t%s\\t%s\\n",n,substr($0,1,${MAX_LINE})`;
 
 export function buildScanScript(): string {
   const parts = [
     'export LC_ALL=C',
     'cd -- "$1" || exit 3',
+    'P=${2:-2}',
     't=$(mktemp -d) || exit 4',
     `trap 'rm -rf -- "$t"' EXIT`,
-    'cat > "$t/k"',
     `find . -maxdepth 1 -type f -name '${LOG_GLOB}' -printf '%f %s %T@\\n' > "$t/n" || exit 5`,
-    // FILENAME, not NR==FNR: the known list is empty on the first sweep.
-    `awk -v ch="$t/c" 'FILENAME==ARGV[1]{if(NF>=3)k[$1]=$2" "$3;next} $1 ~ ${LOG_NAME_AWK} {s[$1]=1; if(k[$1]!=$2" "$3){printf "F\\t%s\\t%s\\t%s\\n",$1,$2,$3; print $1 > ch}} END{for(x in k) if(!(x in s)) printf "D\\t%s\\n",x}' "$t/k" "$t/n"`,
+    // stdin first ("-"): FILENAME, not NR==FNR, because the known list is empty on the first sweep.
+    `awk -v ch="$t/c" 'FILENAME=="-"{if(NF>=3)k[$1]=$2" "$3;next} $1 ~ ${LOG_NAME_AWK} {s[$1]=1; if(k[$1]!=$2" "$3){printf "F\\t%s\\t%s\\t%s\\n",$1,$2,$3; print $1 > ch}} END{for(x in k) if(!(x in s)) printf "D\\t%s\\n",x}' - "$t/n"`,
     '[ -s "$t/c" ] || exit 0',
-    // -a: a stray NUL must not turn a log into "Binary file matches". -H: a name even for one file.
-    `xargs -d '\\n' grep -a -H -m 2 -F ${eArgs(HEAD_PATTERNS)} < "$t/c" | ${prefix('H')}`,
-    // The completion line is the last line; the last such line in the window decides.
-    `xargs -d '\\n' tail -v -c ${LAST_LINE_BYTES} < "$t/c" | ${tailAwk(
-      'index($0,"Pipeline completed at")>0 && $0 ~ /with exit code -?[0-9]+/ {printf "T\\t%s\\t%s\\n",n,substr($0,1,' +
-        MAX_LINE +
-        '); ok[n]=($0 ~ /with exit code 0[^0-9]*$/)} END{for(x in ok) if(!ok[x]) print x > fl}',
-      '-v fl="$t/f" ',
-    )}`,
-    ': > "$t/f.x"; [ -s "$t/f" ] && sort "$t/f" > "$t/f.x"',
-    `sort "$t/c" | comm -23 - "$t/f.x" > "$t/o"`,
-    `[ -s "$t/o" ] && xargs -d '\\n' grep -a -H -F ${eArgs(UPLOAD_PATTERNS)} < "$t/o" | ${prefix('L')}`,
+    'echo @@H',
+    // -a: a stray NUL must not turn a log into "Binary file matches"; -H: a name even for one file.
+    `${XARGS} grep -a -H -m 2 -F ${eArgs(HEAD_PATTERNS)} < "$t/c"`,
+    'echo @@T',
+    // grep -F thins the window before awk sees it: awk's per-line regexes are the slow part.
+    `${XARGS} tail -v -c ${TAIL_BYTES} < "$t/c" | grep -a -F ${eArgs(['==> ', 'Pipeline completed at', ...UPLOAD_PATTERNS, ...CAUSE_PATTERNS, ...ERRORISH])} | awk -v fl="$t/f" '/^==> .* <==$/{n=substr($0,5,length($0)-8); seen[n]=1; next} index($0,"Pipeline completed at")>0 && $0 ~ /with exit code -?[0-9]+/ {${T_LINE}; ok[n]=($0 ~ /with exit code 0[^0-9]*$/); next} index($0,"Successfully uploaded")>0 {${T_LINE}; up[n]=1; next} {${T_LINE}; if(index($0,"429")>0 && (index($0,"HfHubHTTPError")>0 || index($0,"429 Client Error")>0)) r429[n]=1} END{for(x in seen) if(!(x in ok) || (ok[x] && !(x in up)) || (!ok[x] && !(x in r429))) {print x > fl; printf "X\\t%s\\n",x}}'`,
     '[ -s "$t/f" ] || exit 0',
-    `xargs -d '\\n' grep -a -H -F ${eArgs([...UPLOAD_PATTERNS, ...CAUSE_PATTERNS])} < "$t/f" | ${prefix('L')}`,
-    `xargs -d '\\n' tail -v -c ${TAIL_BYTES} < "$t/f" | ${tailAwk(`{printf "T\\t%s\\t%s\\n",n,substr($0,1,${MAX_LINE})}`)}`,
+    'echo @@C',
+    `awk -v p="$t/s." -v n="$P" '{print > (p (NR%n))}' "$t/f"`,
+    `for s in "$t"/s.*; do (${XARGS} grep -a -H -F ${eArgs([...UPLOAD_PATTERNS, ...CAUSE_PATTERNS])} < "$s" > "$s.g") & done`,
+    'wait',
+    `cat "$t"/s.*.g`,
     'exit 0',
   ];
   return parts.join('; ');
@@ -80,9 +74,12 @@ export interface ScannedFile {
   readonly size: number;
   /** As find printed it (`%T@`): compared as text on the next sweep, so no float rounding. */
   readonly mtime: string;
-  /** H lines, then L lines: top of file first, as the parser expects. */
+  /** Lines in file order as far as the parser cares: head lines, then whole-file matches. */
   readonly lines: string[];
+  /** Completion, upload, cause and error-looking lines from the end of the log. */
   readonly tail: string[];
+  /** The log was read whole (its upload and cause lines are in `lines`, maybe also in `tail`). */
+  readonly whole: boolean;
 }
 
 export interface ScanOutput {
@@ -92,47 +89,62 @@ export interface ScanOutput {
 
 /** Parse the script's stdout at the edge; unknown or malformed records are ignored, never trusted. */
 export function parseScanOutput(stdout: string): ScanOutput {
-  const files = new Map<string, ScannedFile>();
+  const files = new Map<
+    string,
+    { name: string; size: number; mtime: string; head: string[]; mid: string[]; tail: string[]; whole: boolean }
+  >();
   const deleted: string[] = [];
-  const pending = new Map<string, { head: string[]; lines: string[]; tail: string[] }>();
-  const bucket = (name: string) => {
-    let b = pending.get(name);
-    if (!b) {
-      b = { head: [], lines: [], tail: [] };
-      pending.set(name, b);
-    }
-    return b;
+  let section = '';
+  const add = (name: string, key: 'head' | 'mid' | 'tail', line: string) => {
+    const f = files.get(name);
+    // Lines for a file without an F record (a race with a file appearing mid-scan) are dropped.
+    if (f) f[key].push(line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line);
   };
-  for (const rec of stdout.split('\n')) {
-    const t1 = rec.indexOf('\t');
-    if (t1 !== 1) continue;
-    const kind = rec[0];
-    const rest = rec.slice(2);
-    if (kind === 'D') {
-      deleted.push(rest);
+  let start = 0;
+  while (start < stdout.length) {
+    let end = stdout.indexOf('\n', start);
+    if (end < 0) end = stdout.length;
+    const rec = stdout.slice(start, end);
+    start = end + 1;
+    if (rec.startsWith('@@') && rec.length === 3) {
+      section = rec[2] as string;
       continue;
     }
-    const t2 = rest.indexOf('\t');
-    if (t2 < 0) continue;
-    const name = rest.slice(0, t2);
-    const body = rest.slice(t2 + 1);
-    if (kind === 'F') {
-      const [size, mtime] = body.split('\t');
-      const n = Number(size);
-      if (!Number.isFinite(n) || mtime === undefined || !/^\d+(\.\d+)?$/.test(mtime)) continue;
-      const b = bucket(name);
-      files.set(name, { name, size: n, mtime, lines: [], tail: b.tail });
-    } else if (kind === 'H') {
-      bucket(name).head.push(body);
-    } else if (kind === 'L') {
-      bucket(name).lines.push(body);
-    } else if (kind === 'T') {
-      bucket(name).tail.push(body);
+    if (section === '' || section === 'T') {
+      if (rec[1] !== '\t') continue;
+      const kind = rec[0];
+      const t2 = rec.indexOf('\t', 2);
+      if (kind === 'D') {
+        deleted.push(rec.slice(2));
+      } else if (kind === 'F' && t2 > 0) {
+        const name = rec.slice(2, t2);
+        const [size, mtime] = rec.slice(t2 + 1).split('\t');
+        const n = Number(size);
+        if (!Number.isFinite(n) || mtime === undefined || !/^\d+(\.\d+)?$/.test(mtime)) continue;
+        files.set(name, { name, size: n, mtime, head: [], mid: [], tail: [], whole: false });
+      } else if (kind === 'T' && t2 > 0) {
+        add(rec.slice(2, t2), 'tail', rec.slice(t2 + 1));
+      } else if (kind === 'X') {
+        const f = files.get(rec.slice(2));
+        if (f) f.whole = true;
+      }
+      continue;
     }
+    // `name:line` from grep; log names never contain ':'.
+    const colon = rec.indexOf(':');
+    if (colon <= 0) continue;
+    add(rec.slice(0, colon), section === 'H' ? 'head' : 'mid', rec.slice(colon + 1));
   }
-  const changed = [...files.values()].map((f) => {
-    const b = pending.get(f.name);
-    return b ? { ...f, lines: [...b.head, ...b.lines] } : f;
-  });
+  const changed: ScannedFile[] = [];
+  for (const f of files.values()) {
+    changed.push({
+      name: f.name,
+      size: f.size,
+      mtime: f.mtime,
+      lines: [...f.head, ...f.mid],
+      tail: f.tail,
+      whole: f.whole,
+    });
+  }
   return { changed, deleted };
 }

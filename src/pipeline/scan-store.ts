@@ -37,34 +37,93 @@ export class MemoryScanStore implements ScanStore {
 }
 
 // Stored values come back from Redis, which anyone could have written: parse them like any other input.
-const StoredLogSchema = z.object({
-  name: z.string(),
-  size: z.number(),
-  mtime: z.string(),
-  mtimeMs: z.number(),
-  run: z.object({
-    jobId: z.string().nullable(),
-    experiment: z.string().nullable(),
-    step: z.number().nullable(),
-    outcome: z.enum(['succeeded', 'failed', 'running']),
-    exitCode: z.number().nullable(),
-    completedAt: z.string().nullable(),
-    uploadedRepos: z.array(z.string()),
-    rateLimitHits: z.number(),
-    rateLimit: z
-      .object({
-        policy: z.string().optional(),
-        remaining: z.number().optional(),
-        resetSeconds: z.number().optional(),
-        retryAfterSeconds: z.number().optional(),
-      })
-      .nullable(),
-    timeoutHits: z.number(),
-    repoAlreadyExists: z.boolean(),
-    failureCause: z.enum(['rate_limited', 'timeout', 'other']).nullable(),
-    tellingLine: z.string().nullable(),
-  }),
-});
+// A compact positional form: 10,000 logs are one HGETALL, so every byte per record counts.
+const Outcome = z.enum(['succeeded', 'failed', 'running']);
+const Cause = z.enum(['rate_limited', 'timeout', 'other']).nullable();
+const Hint = z
+  .object({
+    policy: z.string().optional(),
+    remaining: z.number().optional(),
+    resetSeconds: z.number().optional(),
+    retryAfterSeconds: z.number().optional(),
+  })
+  .nullable();
+const StoredTuple = z.tuple([
+  z.number(), // size
+  z.string(), // mtime as find printed it
+  z.number(), // mtimeMs
+  z.string().nullable(), // jobId
+  z.string().nullable(), // experiment
+  z.number().nullable(), // step
+  Outcome,
+  z.number().nullable(), // exitCode
+  z.string().nullable(), // completedAt
+  z.array(z.string()), // uploadedRepos
+  z.number(), // rateLimitHits
+  Hint,
+  z.number(), // timeoutHits
+  z.boolean(), // repoAlreadyExists
+  Cause,
+  z.string().nullable(), // tellingLine
+]);
+
+export function encodeStoredLog(l: StoredLog): string {
+  const r = l.run;
+  return JSON.stringify([
+    l.size,
+    l.mtime,
+    l.mtimeMs,
+    r.jobId,
+    r.experiment,
+    r.step,
+    r.outcome,
+    r.exitCode,
+    r.completedAt,
+    r.uploadedRepos,
+    r.rateLimitHits,
+    r.rateLimit,
+    r.timeoutHits,
+    r.repoAlreadyExists,
+    r.failureCause,
+    r.tellingLine,
+  ]);
+}
+
+/** null when the value is not one we wrote (it is then forgotten, and the next sweep re-reads the log). */
+export function decodeStoredLog(name: string, json: string): StoredLog | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  const p = StoredTuple.safeParse(raw);
+  if (!p.success) return null;
+  const [size, mtime, mtimeMs, jobId, experiment, step, outcome, exitCode, completedAt, uploadedRepos, hits] =
+    p.data;
+  const [, , , , , , , , , , , rateLimit, timeoutHits, repoAlreadyExists, failureCause, tellingLine] = p.data;
+  return {
+    name,
+    size,
+    mtime,
+    mtimeMs,
+    run: {
+      jobId,
+      experiment,
+      step,
+      outcome,
+      exitCode,
+      completedAt,
+      uploadedRepos,
+      rateLimitHits: hits,
+      rateLimit,
+      timeoutHits,
+      repoAlreadyExists,
+      failureCause,
+      tellingLine,
+    },
+  };
+}
 
 export interface RedisScanStoreOptions {
   readonly redis: Redis;
@@ -99,13 +158,9 @@ export class RedisScanStore implements ScanStore {
     const v = (res?.[1]?.[1] ?? null) as string | null;
     const out = new Map<string, StoredLog>();
     for (const [name, json] of Object.entries(all)) {
-      try {
-        const r = StoredLogSchema.safeParse(JSON.parse(json));
-        // A value we cannot read is simply forgotten: the next sweep sees the file as new and re-reads it.
-        if (r.success && r.data.name === name) out.set(name, r.data);
-      } catch {
-        /* same: forget it */
-      }
+      // A value we cannot read is simply forgotten: the next sweep sees the file as new and re-reads it.
+      const rec = decodeStoredLog(name, json);
+      if (rec) out.set(name, rec);
     }
     this.#cache.set(dir, { version: v ?? '0', logs: new Map(out) });
     return out;
@@ -116,7 +171,7 @@ export class RedisScanStore implements ScanStore {
     const multi = this.opts.redis.multi();
     for (let i = 0; i < upserts.length; i += 1000) {
       const chunk: string[] = [];
-      for (const u of upserts.slice(i, i + 1000)) chunk.push(u.name, JSON.stringify(u));
+      for (const u of upserts.slice(i, i + 1000)) chunk.push(u.name, encodeStoredLog(u));
       multi.hset(key, ...chunk);
     }
     if (deletes.length > 0) multi.hdel(key, ...deletes);

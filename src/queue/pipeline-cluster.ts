@@ -1,3 +1,4 @@
+import type { SlurmClient } from '../cluster/slurm.js';
 import type { Transport } from '../cluster/transport.js';
 import { ClusterError, trimStderr } from '../errors.js';
 import { PIPELINE_LINE_PATTERNS } from '../pipeline/pipeline-log.js';
@@ -32,55 +33,38 @@ export interface PipelineCluster {
   readLog(path: string): Promise<string[] | null>;
 }
 
-// Values go through --export=…, which splits on commas; nothing we export may contain one.
-const EXPORT_VALUE = /^[^,\n\r]*$/;
-
 const TAIL_LINES = 20;
 // grep the lines the parser needs, then the tail (for the "other" cause's error line). Fixed script,
 // arguments only as positional parameters, so nothing from the user is ever parsed by the shell.
 // One line: transports refuse arguments with newlines.
 const READ_LOG_SCRIPT = `f=$1; shift; [ -r "$f" ] || { echo "@@missing@@"; exit 0; }; grep -F "$@" -- "$f"; echo "@@tail@@"; tail -n ${TAIL_LINES} -- "$f"`;
 
-export class TransportPipelineCluster implements PipelineCluster {
+/** Submits and watches through H-A's SlurmClient (batched squeue); reads logs through the transport. */
+export class SlurmPipelineCluster implements PipelineCluster {
   constructor(
+    private readonly slurm: SlurmClient,
     private readonly transport: Transport,
     private readonly timeoutMs = 60_000,
   ) {}
 
   async submit(s: PipelineSubmission): Promise<string> {
-    const exports = Object.entries(s.env).map(([k, v]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || !EXPORT_VALUE.test(v))
-        throw new Error(`cannot export ${k}: names are identifiers and values cannot contain commas`);
-      return `${k}=${v}`;
+    const r = await this.slurm.submit({
+      script: s.script,
+      args: [...s.args],
+      jobName: s.jobName,
+      export: { ...s.env },
+      comment: s.comment,
+      output: s.output,
     });
-    const argv = [
-      'sbatch',
-      '--parsable',
-      `--job-name=${s.jobName}`,
-      `--output=${s.output}`,
-      `--comment=${s.comment}`,
-      `--export=${['ALL', ...exports].join(',')}`,
-      '--',
-      s.script,
-      ...s.args,
-    ];
-    const r = await this.transport.run(argv, { timeoutMs: this.timeoutMs });
-    const id = /^(\d+)(?:;\S+)?\s*$/.exec(r.stdout.trim())?.[1];
-    if (r.exitCode !== 0 || !id) {
-      throw new ClusterError(`sbatch failed (exit ${r.exitCode}): ${trimStderr(r.stderr, 500)}`, {
-        argv,
-        exitCode: r.exitCode,
-        stderr: trimStderr(r.stderr),
-      });
-    }
-    return id;
+    return r.jobId;
   }
 
   async findSubmitted(jobName: string, comment: string): Promise<string[]> {
-    const argv = ['squeue', '-h', '--name', jobName, '-o', '%i|%k'];
+    const argv = ['squeue', '-h', `--name=${jobName}`, '-o', '%i|%k'];
     const r = await this.transport.run(argv, { timeoutMs: this.timeoutMs });
-    if (r.exitCode !== 0)
-      throw new ClusterError('squeue failed', { argv, exitCode: r.exitCode, stderr: r.stderr });
+    if (r.exitCode !== 0) {
+      throw new ClusterError('squeue failed', { argv, exitCode: r.exitCode, stderr: trimStderr(r.stderr) });
+    }
     return r.stdout
       .split('\n')
       .map((l) => l.trim().split('|'))
@@ -91,16 +75,7 @@ export class TransportPipelineCluster implements PipelineCluster {
   async states(ids: readonly string[]): Promise<Map<string, TrackedState>> {
     const out = new Map<string, TrackedState>();
     if (ids.length === 0) return out;
-    const argv = ['squeue', '-h', '-j', ids.join(','), '-o', '%i|%T'];
-    const r = await this.transport.run(argv, { timeoutMs: this.timeoutMs });
-    // With a single id Slurm answers "Invalid job id" once the job has been purged: it has ended.
-    if (r.exitCode !== 0 && !/Invalid job id/i.test(r.stderr)) {
-      throw new ClusterError('squeue failed', { argv, exitCode: r.exitCode, stderr: trimStderr(r.stderr) });
-    }
-    for (const line of r.stdout.split('\n')) {
-      const [id, state] = line.trim().split('|');
-      if (id && state) out.set(id, { state });
-    }
+    for (const [id, job] of await this.slurm.jobs(ids)) if (job) out.set(id, { state: job.state });
     return out;
   }
 

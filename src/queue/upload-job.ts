@@ -32,6 +32,8 @@ export const UploadJobData = z.object({
   /** Set BEFORE anything else after submitting; a resumed job finds it and waits instead of submitting. */
   slurmJobId: z.string().nullable().default(null),
   submittedAt: z.number().nullable().default(null),
+  /** The comment of a run being submitted right now: after a crash, look for it in squeue before resubmitting. */
+  submitting: z.string().nullable().default(null),
   /** Pipeline runs that failed and were retried. */
   retries: z.number().int().nonnegative().default(0),
   runs: z.array(UploadRun).default([]),

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Reply } from '../reply.js';
 import { boltLogger } from './bolt-logger.js';
 import { ChannelPacer } from './channel-pacer.js';
+import { ResvgChartRenderer } from './chart-png.js';
 import { renderBlocks } from './render-blocks.js';
 import { isFreshTimestamp } from './request-freshness.js';
 import { type ChartRenderer, SlackMessenger } from './slack-messenger.js';
@@ -73,7 +74,12 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   }
 
   const pacer = opts.pacer ?? new ChannelPacer({ log });
-  const messenger = new SlackMessenger(app.client, pacer, log, opts.chartRenderer);
+  const messenger = new SlackMessenger(
+    app.client,
+    pacer,
+    log,
+    opts.chartRenderer ?? new ResvgChartRenderer(),
+  );
   const deps: DispatchDeps = { ...opts.deps, services: { ...opts.deps.services, messenger } };
 
   const deliver = async (respond: RespondFn, channel: string | undefined, reply: Reply) => {

@@ -4,10 +4,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../commands/command.js';
 import { LocalTransport } from '../../src/cluster/local-transport.js';
-import { TransportPipelineCluster } from '../../src/queue/pipeline-cluster.js';
+import { SlurmClient } from '../../src/cluster/slurm.js';
+import { SlurmPipelineCluster } from '../../src/queue/pipeline-cluster.js';
 import { QueueFactory } from '../../src/queue/queue-factory.js';
 import { UPLOAD_QUEUE, type UploadJobData, type UploadResult } from '../../src/queue/upload-job.js';
-import type { UploadProgress } from '../../src/queue/upload-progress.js';
+import type { UploadEvent, UploadProgress } from '../../src/queue/upload-progress.js';
 import { UploadQueueService } from '../../src/queue/upload-service.js';
 import type { UploadQueueSettings } from '../../src/queue/upload-settings.js';
 import { startUploadWorker, type UploadWorkerHandle, uploadGate } from '../../src/queue/upload-worker.js';
@@ -28,6 +29,8 @@ export interface UploadEnvOptions {
   readonly settings?: Partial<UploadQueueSettings>;
   /** Simulated conversion time of one pipeline run. */
   readonly workMs?: number;
+  /** The pipeline's socket timeout towards the Hub (s). */
+  readonly hubTimeoutS?: number;
 }
 
 export interface UploadEnv {
@@ -37,9 +40,12 @@ export interface UploadEnv {
   readonly hub: FakeHub;
   readonly factory: QueueFactory;
   readonly transport: LocalTransport;
-  readonly cluster: TransportPipelineCluster;
+  readonly slurm: SlurmClient;
+  readonly cluster: SlurmPipelineCluster;
   readonly settings: UploadQueueSettings;
   readonly service: UploadQueueService;
+  /** What the worker exports to the pipeline besides CHECKPOINTS_BASE_DIR / SKIP_NEOX_UPLOAD. */
+  readonly pipelineEnv: Readonly<Record<string, string>>;
   startWorker(progress?: UploadProgress): Promise<UploadWorkerHandle>;
   makeCheckpoints(experiment: string, steps: readonly number[], bytesEach?: number): Promise<void>;
   /** Wait until no upload is waiting, delayed or active. */
@@ -68,7 +74,8 @@ export async function createUploadEnv(tb: TestbedInfo, opts: UploadEnvOptions): 
   const hub = await startFakeHub(opts.hub);
   const factory = new QueueFactory({ redisUrl: tb.redis.url, prefix: `t${randomUUID().slice(0, 8)}` });
   const transport = new LocalTransport({ env: tb.slurm.env });
-  const cluster = new TransportPipelineCluster(transport);
+  const slurm = new SlurmClient(transport, { cacheTtlMs: 100 });
+  const cluster = new SlurmPipelineCluster(slurm, transport);
   const settings: UploadQueueSettings = {
     ...TEST_SETTINGS,
     ...opts.settings,
@@ -77,6 +84,12 @@ export async function createUploadEnv(tb: TestbedInfo, opts: UploadEnvOptions): 
   const queue = factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE);
   const service = new UploadQueueService(queue, uploadGate(factory, settings));
   const workers: UploadWorkerHandle[] = [];
+  const pipelineEnv = {
+    HF_ENDPOINT: hub.url,
+    FAKE_PIPELINE_HELPER,
+    FAKE_PIPELINE_WORK_MS: String(opts.workMs ?? 200),
+    FAKE_PIPELINE_TIMEOUT_S: String(opts.hubTimeoutS ?? 5),
+  };
   return {
     dir,
     checkpointsBaseDir,
@@ -84,9 +97,11 @@ export async function createUploadEnv(tb: TestbedInfo, opts: UploadEnvOptions): 
     hub,
     factory,
     transport,
+    slurm,
     cluster,
     settings,
     service,
+    pipelineEnv,
     async startWorker(progress) {
       const w = await startUploadWorker({
         factory,
@@ -95,11 +110,7 @@ export async function createUploadEnv(tb: TestbedInfo, opts: UploadEnvOptions): 
           script: FAKE_PIPELINE_SBATCH,
           checkpointsBaseDir,
           logsDir,
-          env: {
-            HF_ENDPOINT: hub.url,
-            FAKE_PIPELINE_HELPER,
-            FAKE_PIPELINE_WORK_MS: String(opts.workMs ?? 200),
-          },
+          env: pipelineEnv,
         },
         settings,
         ...(progress ? { progress } : {}),
@@ -131,6 +142,23 @@ export async function createUploadEnv(tb: TestbedInfo, opts: UploadEnvOptions): 
       await factory.close(0);
       await transport.close();
       await hub.close();
+    },
+  };
+}
+
+export interface RecordedEvent {
+  readonly at: number;
+  readonly jobId: string;
+  readonly event: UploadEvent;
+}
+
+/** A progress sink that keeps every event with its time, for assertions on ordering. */
+export function recordingProgress(): UploadProgress & { readonly events: RecordedEvent[] } {
+  const events: RecordedEvent[] = [];
+  return {
+    events,
+    async report(_batchId, jobId, event) {
+      events.push({ at: Date.now(), jobId, event });
     },
   };
 }

@@ -13,8 +13,10 @@ export interface FakeHubOptions {
   /** Accepted commits per window. */
   readonly limit: number;
   readonly windowMs: number;
-  /** Requests for repos whose name matches never get an answer (the client's socket timeout fires). */
-  readonly stallRepos?: RegExp;
+  /** Branch/commit requests for `<org>/<repo>@<revision>` matching this never get an answer (socket timeout). */
+  readonly stall?: RegExp;
+  /** Organisations the token may not create repos in: 403, as the Hub answers. */
+  readonly forbiddenOrgs?: RegExp;
 }
 
 export interface HubCall {
@@ -69,8 +71,12 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     const commit = /^\/api\/models\/([^/]+\/[^/]+)\/commit\/(.+)$/.exec(url.pathname);
     if (req.method === 'POST' && url.pathname === '/api/repos/create') {
       const parsed = safeJson(body) as { name?: unknown; organization?: unknown } | null;
-      const repo = `${String(parsed?.organization ?? '')}/${String(parsed?.name ?? '')}`;
-      if (stall(repo, res)) return;
+      const org = String(parsed?.organization ?? '');
+      const repo = `${org}/${String(parsed?.name ?? '')}`;
+      if (opts.forbiddenOrgs?.test(org)) {
+        calls.push({ at: now, kind: 'create', repo, status: 403 });
+        return send(res, 403, { error: "You don't have the rights to create a model under this namespace" });
+      }
       const exists = repos.has(repo);
       repos.add(repo);
       calls.push({ at: now, kind: 'create', repo, status: exists ? 409 : 200 });
@@ -78,15 +84,16 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
       return send(res, 200, { url: `${fakeUrl(req)}/${repo}` });
     }
     if (req.method === 'POST' && branch) {
-      const [, repo = '', revision = ''] = branch;
-      if (stall(repo, res)) return;
-      calls.push({ at: now, kind: 'branch', repo, revision: decodeURIComponent(revision), status: 200 });
+      const [, repo = '', rev = ''] = branch;
+      const revision = decodeURIComponent(rev);
+      if (stall(`${repo}@${revision}`, res)) return;
+      calls.push({ at: now, kind: 'branch', repo, revision, status: 200 });
       return send(res, 200, {});
     }
     if (req.method === 'POST' && commit) {
       const [, repo = '', rev = ''] = commit;
       const revision = decodeURIComponent(rev);
-      if (stall(repo, res)) return;
+      if (stall(`${repo}@${revision}`, res)) return;
       const w = windowIndex(now);
       const n = used.get(w) ?? 0;
       if (n >= opts.limit) {
@@ -109,8 +116,8 @@ export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
     return send(res, 404, { error: 'Not Found' });
   };
 
-  const stall = (repo: string, res: ServerResponse): boolean => {
-    if (!opts.stallRepos?.test(repo)) return false;
+  const stall = (target: string, res: ServerResponse): boolean => {
+    if (!opts.stall?.test(target)) return false;
     stalled.add(res);
     return true;
   };

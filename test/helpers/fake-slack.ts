@@ -29,7 +29,7 @@ export interface SocketAck {
 export class FakeSlack {
   readonly calls: ApiCall[] = [];
   readonly responses: ResponseUrlPost[] = [];
-  readonly uploads: { id: string; bytes: number }[] = [];
+  readonly uploads: { id: string; bytes: number; data: Buffer }[] = [];
   readonly #rateLimits: { method: string; channel?: string; times: number; retryAfter: number }[] = [];
   readonly #acks = new Map<string, (ack: SocketAck) => void>();
   readonly #sockets = new Set<WebSocket>();
@@ -157,8 +157,9 @@ export class FakeSlack {
       return json(200, { ok: true });
     }
     if (url.pathname.startsWith('/upload/')) {
-      this.uploads.push({ id: url.pathname.slice('/upload/'.length), bytes: raw.length });
-      return { status: 200, headers: { 'content-type': 'text/plain' }, body: `OK - ${raw.length}` };
+      const data = uploadedFile(req.headers['content-type'] ?? '', raw);
+      this.uploads.push({ id: url.pathname.slice('/upload/'.length), bytes: data.length, data });
+      return { status: 200, headers: { 'content-type': 'text/plain' }, body: `OK - ${data.length}` };
     }
     if (!url.pathname.startsWith('/api/')) return json(404, { ok: false, error: 'unknown_path' });
     const method = url.pathname.slice('/api/'.length);
@@ -215,6 +216,26 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(parts)));
     req.on('error', reject);
   });
+}
+
+/** The file's bytes from an upload URL POST: raw, or the file part of a multipart form. */
+function uploadedFile(contentType: string, raw: Buffer): Buffer {
+  const m = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+  const boundary = m?.[1] ?? m?.[2];
+  if (!contentType.startsWith('multipart/form-data') || !boundary) return raw;
+  const sep = Buffer.from(`--${boundary}`);
+  let at = raw.indexOf(sep);
+  while (at !== -1) {
+    const next = raw.indexOf(sep, at + sep.length);
+    if (next === -1) break;
+    const part = raw.subarray(at + sep.length, next);
+    const headerEnd = part.indexOf('\r\n\r\n');
+    if (headerEnd !== -1 && part.subarray(0, headerEnd).toString('utf8').includes('filename=')) {
+      return part.subarray(headerEnd + 4, part.length - 2);
+    }
+    at = next;
+  }
+  return raw;
 }
 
 function parseParams(contentType: string, raw: Buffer): Record<string, unknown> {

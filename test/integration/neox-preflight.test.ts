@@ -40,7 +40,8 @@ beforeAll(async () => {
   await mkdir(join(neoxDir, 'configs'), { recursive: true });
   await mkdir(join(work, 'configs'));
   await mkdir(join(work, 'data', 'pile'), { recursive: true });
-  for (const ext of ['bin', 'idx']) await writeFile(join(work, 'data', 'pile', `pile_text_document.${ext}`), 'x');
+  for (const ext of ['bin', 'idx'])
+    await writeFile(join(work, 'data', 'pile', `pile_text_document.${ext}`), 'x');
   await mkdir(join(work, 'ckpt', 'exp1', 'global_step100'), { recursive: true });
   await mkdir(join(work, 'ckpt', 'exp1', 'global_step200'), { recursive: true });
   ssh = new SshTransport({
@@ -82,7 +83,9 @@ describe('preflight over SSH (files are checked on the cluster)', () => {
     const r = await preflight(ssh, { config: 'configs/rel.yml', neoxDir });
     expect(r.configPath).toBe(join(neoxDir, 'configs', 'rel.yml'));
     expect(r.resolvedFrom).toBe('configs/rel.yml');
-    expect(r.notes.join('\n')).toContain(`resolved against NEOX_DIR to \`${join(neoxDir, 'configs', 'rel.yml')}\``);
+    expect(r.notes.join('\n')).toContain(
+      `resolved against NEOX_DIR to \`${join(neoxDir, 'configs', 'rel.yml')}\``,
+    );
     expect(r.problems).toEqual([]);
   });
 
@@ -91,7 +94,10 @@ describe('preflight over SSH (files are checked on the cluster)', () => {
     expect(missing.problems[0]).toMatch(/does not exist on the cluster/);
     const dir = await preflight(ssh, { config: join(work, 'configs'), neoxDir });
     expect(dir.problems[0]).toMatch(/not a regular file/);
-    const bad = await preflight(ssh, { config: await config('bad.yml', 'train-iters: [1, 2\nsave: x: y\n'), neoxDir });
+    const bad = await preflight(ssh, {
+      config: await config('bad.yml', 'train-iters: [1, 2\nsave: x: y\n'),
+      neoxDir,
+    });
     expect(bad.problems[0]).toMatch(/not valid YAML/);
     const list = await preflight(ssh, { config: await config('list.yml', '- a\n- b\n'), neoxDir });
     expect(list.problems[0]).toMatch(/not a YAML mapping/);

@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { sha256Fingerprint } from '../../src/cluster/known-hosts.js';
 import { SshTransport, type SshTransportOptions } from '../../src/cluster/ssh-transport.js';
 import { ClusterError } from '../../src/errors.js';
@@ -190,10 +190,17 @@ describe('SshTransport against the testbed sshd', () => {
     }
   });
 
-  it('refuses to run after close()', async () => {
+  it('close() fails what is running, kills it on the cluster, and refuses new commands', async () => {
     const t = sshTransport(tb.ssh);
+    const s = uniqueSleep();
     await t.run(['true']);
+    const running = t.run(['sleep', s.arg]).catch((e: unknown) => e);
+    for (let i = 0; i < 100 && (await pgrep(s.pattern)).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     await t.close();
+    expect(await running).toBeInstanceOf(ClusterError);
+    expect(await waitForNoProcess(s.pattern)).toEqual([]);
     await expect(t.run(['true'])).rejects.toThrow(/closed/);
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
+import { requireBinaries } from '../testbed/require-binaries.js';
 import { startTestbed } from '../testbed/testbed.js';
 
 const exec = promisify(execFile);
@@ -111,19 +112,58 @@ describe('testbed', () => {
     expect(stdout.trim()).toBe(`${tb.slurm.partition}*`);
   });
 
-  it('starts a second testbed beside the first and stops only what it started', async () => {
-    const second = await startTestbed({ redis: true, ssh: true, slurm: false });
-    const { dir, redis, ssh } = second.info;
-    expect(dir).not.toBe(tb.dir);
-    expect(redis.port).not.toBe(tb.redis.port);
-    expect(await portOpen(redis.port)).toBe(true);
-    expect(() => second.info.slurm.confPath).toThrow(/slurm was not started/);
-    await second.stop();
+  it('starts a second full testbed beside the first and stops only what it started', async () => {
+    const second = await startTestbed();
+    const { dir, redis, ssh, slurm } = second.info;
+    try {
+      expect(dir).not.toBe(tb.dir);
+      expect(redis.port).not.toBe(tb.redis.port);
+      expect(ssh.port).not.toBe(tb.ssh.port);
+      expect(await portOpen(redis.port)).toBe(true);
+      // Two clusters side by side: a job on the second is not seen by the first.
+      const env2 = { ...process.env, ...slurm.env };
+      const { stdout: id } = await exec(
+        'sbatch',
+        ['--parsable', '--hold', '-J', 'second-only', '--wrap', 'true'],
+        {
+          env: env2,
+        },
+      );
+      const { stdout: q2 } = await exec('squeue', ['-h', '-o', '%i %j'], { env: env2 });
+      expect(q2).toContain(`${id.trim()} second-only`);
+      const { stdout: q1 } = await exec('squeue', ['-h', '-o', '%j'], {
+        env: { ...process.env, ...tb.slurm.env },
+      });
+      expect(q1).not.toContain('second-only');
+    } finally {
+      await second.stop();
+    }
     expect(await portOpen(redis.port)).toBe(false);
     expect(await portOpen(ssh.port)).toBe(false);
     expect(existsSync(dir)).toBe(false);
     // The shared testbed is untouched.
     expect(await portOpen(tb.redis.port)).toBe(true);
     expect(await portOpen(tb.ssh.port)).toBe(true);
+    const { stdout: nodes } = await exec('sinfo', ['-h', '-o', '%T'], {
+      env: { ...process.env, ...tb.slurm.env },
+    });
+    expect(nodes.trim()).toMatch(/^(idle|mixed|allocated)$/);
+  });
+
+  it('names the Debian package when a program is missing', async () => {
+    expect(() => requireBinaries({ 'no-such-program-xyz': 'fake-pkg', sh: 'dash' })).toThrow(
+      /missing programs: no-such-program-xyz \(package fake-pkg\).*apt-get install -y fake-pkg/,
+    );
+  });
+
+  it('refuses to hand out a service it did not start', async () => {
+    const onlyRedis = await startTestbed({ redis: true, ssh: false, slurm: false });
+    try {
+      expect(() => onlyRedis.info.slurm.confPath).toThrow(/slurm was not started/);
+      expect(() => onlyRedis.info.ssh.port).toThrow(/ssh was not started/);
+      expect(onlyRedis.info.redis.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    } finally {
+      await onlyRedis.stop();
+    }
   });
 });

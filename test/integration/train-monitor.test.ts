@@ -7,7 +7,12 @@ import type { FailureKind } from '../../src/neox/failure-kinds.js';
 import { ACTION } from '../../src/neox/failure-kinds.js';
 import { submitTraining } from '../../src/neox/submit-training.js';
 import { QueueFactory } from '../../src/queue/queue-factory.js';
-import { CollectingMessenger, type TrainingCluster, trainingCluster, waitFor } from '../fixtures/fake-trainer-harness.js';
+import {
+  CollectingMessenger,
+  type TrainingCluster,
+  trainingCluster,
+  waitFor,
+} from '../fixtures/fake-trainer-harness.js';
 
 const tb = inject('testbed');
 const SUBMITTER = 'U0SUBMIT';
@@ -38,7 +43,11 @@ afterAll(async () => {
   await cluster?.close();
 });
 
-async function watch(jobId: string, logPath: string, extra: { configPath?: string; save?: string | null; saveInterval?: number | null } = {}) {
+async function watch(
+  jobId: string,
+  logPath: string,
+  extra: { configPath?: string; save?: string | null; saveInterval?: number | null } = {},
+) {
   await monitor.watch({
     jobId,
     logPath,
@@ -52,7 +61,9 @@ async function watch(jobId: string, logPath: string, extra: { configPath?: strin
 }
 
 const finalOf = (jobId: string) =>
-  waitFor(`final report of ${jobId}`, () => messenger.forJob(jobId).find((p) => (p.reply.data as { event: string }).event === 'final'));
+  waitFor(`final report of ${jobId}`, () =>
+    messenger.forJob(jobId).find((p) => (p.reply.data as { event: string }).event === 'final'),
+  );
 
 describe('the training watch on real Slurm', () => {
   it('a healthy run: one thread, the 50-iteration report, the first checkpoint, the final state', async () => {
@@ -91,7 +102,8 @@ describe('the training watch on real Slurm', () => {
     expect(final.reply.code).toContain('training finished');
     // The checkpoint was reported, either in the 50-iteration report or on its own once it appeared.
     const ckptSeen =
-      events.includes('checkpoint') || (report?.reply.data as { checkpoint: string | null }).checkpoint === 'global_step60';
+      events.includes('checkpoint') ||
+      (report?.reply.data as { checkpoint: string | null } | undefined)?.checkpoint === 'global_step60';
     expect(ckptSeen).toBe(true);
     // The log was read once: bytes read equal the log's size.
     const stored = await monitor.get(sub.jobId);
@@ -102,25 +114,69 @@ describe('the training watch on real Slurm', () => {
 
   type Case = { kind: FailureKind; settings: Record<string, unknown>; expectText: RegExp; save?: number[] };
   const cases: Case[] = [
-    { kind: 'cuda_oom', settings: { fake_failure: 'cuda_oom', fake_fail_at: 8 }, expectText: /will not change batch size/ },
-    { kind: 'host_oom', settings: { fake_failure: 'host_oom', fake_fail_at: 8 }, expectText: /will not change/ },
-    { kind: 'nan_loss', settings: { fake_failure: 'nan_loss', fake_fail_at: 6, 'train-iters': 12 }, expectText: /will not change/ },
-    { kind: 'loss_spike', settings: { fake_failure: 'loss_spike', fake_fail_at: 8, 'train-iters': 12 }, expectText: /will not change/ },
-    { kind: 'checkpoint_load_skipped', settings: { fake_failure: 'checkpoint_load_skipped', 'train-iters': 5 }, save: [], expectText: /step 0/ },
+    {
+      kind: 'cuda_oom',
+      settings: { fake_failure: 'cuda_oom', fake_fail_at: 8 },
+      expectText: /will not change batch size/,
+    },
+    {
+      kind: 'host_oom',
+      settings: { fake_failure: 'host_oom', fake_fail_at: 8 },
+      expectText: /will not change/,
+    },
+    {
+      kind: 'nan_loss',
+      settings: { fake_failure: 'nan_loss', fake_fail_at: 6, 'train-iters': 12 },
+      expectText: /will not change/,
+    },
+    {
+      kind: 'loss_spike',
+      settings: { fake_failure: 'loss_spike', fake_fail_at: 8, 'train-iters': 12 },
+      expectText: /will not change/,
+    },
+    {
+      kind: 'checkpoint_load_skipped',
+      settings: { fake_failure: 'checkpoint_load_skipped', 'train-iters': 5 },
+      save: [],
+      expectText: /step 0/,
+    },
     { kind: 'checkpoint_not_found', settings: { iteration: 150 }, save: [100], expectText: /iteration: 100/ },
     { kind: 'data_path_not_found', settings: { 'data-path': 'TYPO' }, expectText: /Nearest existing data/ },
     { kind: 'module_not_found', settings: { fake_failure: 'module_not_found' }, expectText: /venv/ },
-    { kind: 'nccl_timeout', settings: { fake_failure: 'nccl_timeout', fake_fail_at: 8 }, expectText: /keeps watching/ },
-    { kind: 'time_limit', settings: { fake_failure: 'time_limit', fake_fail_at: 8 }, expectText: /time limit/ },
-    { kind: 'unknown_error', settings: { fake_failure: 'unknown_error', fake_fail_at: 8 }, expectText: /will not change/ },
-    { kind: 'stalled', settings: { fake_failure: 'stalled', fake_fail_at: 12 }, expectText: /will not change/ },
+    {
+      kind: 'nccl_timeout',
+      settings: { fake_failure: 'nccl_timeout', fake_fail_at: 8 },
+      expectText: /keeps watching/,
+    },
+    {
+      kind: 'time_limit',
+      settings: { fake_failure: 'time_limit', fake_fail_at: 8 },
+      expectText: /time limit/,
+    },
+    {
+      kind: 'unknown_error',
+      settings: { fake_failure: 'unknown_error', fake_fail_at: 8 },
+      expectText: /will not change/,
+    },
+    {
+      kind: 'stalled',
+      settings: { fake_failure: 'stalled', fake_fail_at: 12 },
+      expectText: /will not change/,
+    },
   ];
 
   it.concurrent.each(cases)('$kind: diagnosed once, with its action, then the final state', async (c) => {
     const save = await cluster.saveDir(`fail-${c.kind}`, c.save ?? []);
-    const settings: Record<string, unknown> = { 'train-iters': 40, 'log-interval': 1, save, fake_iter_ms: 30, ...c.settings };
+    const settings: Record<string, unknown> = {
+      'train-iters': 40,
+      'log-interval': 1,
+      save,
+      fake_iter_ms: 30,
+      ...c.settings,
+    };
     if (c.save) settings.load = save;
-    if (settings['data-path'] === 'TYPO') settings['data-path'] = cluster.dataPrefix.replace('corpus_text', 'corpus_txt');
+    if (settings['data-path'] === 'TYPO')
+      settings['data-path'] = cluster.dataPrefix.replace('corpus_text', 'corpus_txt');
     const config = await cluster.config(`fail-${c.kind}`, settings);
     const { jobId, logPath } = await cluster.submitRaw(config, SUBMITTER);
     await watch(jobId, logPath, { configPath: config, save });
@@ -132,7 +188,10 @@ describe('the training watch on real Slurm', () => {
     expect(`${finding.reply.text}`).toMatch(c.expectText);
     if (ACTION[c.kind] === 'escalate') expect(finding.reply.text).toContain(`<@${SUBMITTER}>`);
     if (c.kind === 'checkpoint_not_found') {
-      expect(finding.reply.buttons?.[0]).toMatchObject({ actionId: 'train.resubmit', value: `${jobId} iteration=100` });
+      expect(finding.reply.buttons?.[0]).toMatchObject({
+        actionId: 'train.resubmit',
+        value: `${jobId} iteration=100`,
+      });
     }
     if (c.kind === 'stalled' || c.kind === 'nan_loss') await cluster.slurm.cancel(jobId);
     const final = await finalOf(jobId);

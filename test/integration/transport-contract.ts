@@ -50,6 +50,7 @@ export const HOSTILE_ARGS = (canary: string): string[] => [
   '*',
   '~',
   '$HOME',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell expansion is the hostile input
   '${IFS}',
   "it's",
   '\\',
@@ -125,6 +126,16 @@ export function describeTransportContract(name: string, make: () => Transport, w
       expect(await waitForNoProcess(b.pattern)).toEqual([]);
       // And the transport is still usable afterwards.
       expect((await t.run(['echo', 'still here'])).stdout).toBe('still here\n');
+    });
+
+    it('kills a command whose timeout expires before it has even started', async () => {
+      const a = uniqueSleep();
+      const err = await t.run(['sleep', a.arg], { timeoutMs: 5 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClusterError);
+      expect((err as ClusterError).details.timedOut).toBe(true);
+      // Give a command that slipped through time to appear, then it must be gone.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await waitForNoProcess(a.pattern)).toEqual([]);
     });
 
     it('kills a command whose output exceeds maxOutputBytes', async () => {

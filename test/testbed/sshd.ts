@@ -33,7 +33,11 @@ export async function startSshd(dir: string, env: Record<string, string>): Promi
   const sdir = join(dir, 'ssh');
   mkdirSync(sdir, { recursive: true, mode: 0o700 });
   // sshd's privilege-separation dir; the Debian service normally creates it at boot.
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  try {
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  } catch {
+    // Not root: sshd will say in its log what it is missing, and waitUntil shows that log.
+  }
 
   const hostKey = join(sdir, 'host_ed25519_key');
   const keyPath = join(sdir, 'id_ed25519');

@@ -32,7 +32,13 @@ describe('parseLogLine', () => {
   it('strips a launcher host prefix and reads optional MFU/HFU without loss scale', () => {
     const line = `gpu250: ${DESIGN_LINE.replace(' loss scale: 65536.0 |', '').replace('| lm_loss', '| MFU: 0.41 | HFU: 0.52 | lm_loss')}`;
     const p = parseLogLine(line);
-    expect(p).toMatchObject({ kind: 'iteration', host: 'gpu250', iteration: 50, lmLoss: 7.412356, lossScale: null });
+    expect(p).toMatchObject({
+      kind: 'iteration',
+      host: 'gpu250',
+      iteration: 50,
+      lmLoss: 7.412356,
+      lossScale: null,
+    });
   });
 
   it.each([
@@ -44,7 +50,11 @@ describe('parseLogLine', () => {
   });
 
   it('does not take validation lines or stray text for iterations', () => {
-    expect(parseLogLine(' validation results at iteration 100 | lm_loss value: 7.0E+00 | lm_loss_ppl value: 1.1E+03 | ')).toMatchObject({
+    expect(
+      parseLogLine(
+        ' validation results at iteration 100 | lm_loss value: 7.0E+00 | lm_loss_ppl value: 1.1E+03 | ',
+      ),
+    ).toMatchObject({
       kind: 'validation',
       iteration: 100,
     });
@@ -90,7 +100,12 @@ describe('LogScanner (incremental)', () => {
     const s = new LogScanner();
     s.feed('RuntimeError: CUDA out of memory. (rank 0)\nRuntimeError: CUDA out of memory. (rank 1)\n');
     expect(s.state.findings).toEqual([
-      { kind: 'cuda_oom', action: 'escalate', line: 1, excerpt: 'RuntimeError: CUDA out of memory. (rank 0)' },
+      {
+        kind: 'cuda_oom',
+        action: 'escalate',
+        line: 1,
+        excerpt: 'RuntimeError: CUDA out of memory. (rank 0)',
+      },
     ]);
   });
 

@@ -1,13 +1,18 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dispatchText } from '../../commands/dispatch.js';
-import { commandDeps, cliUser, slackUser } from '../helpers/command-deps.js';
+import { cliUser, commandDeps, slackUser } from '../helpers/command-deps.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'neox');
 
 describe('chatops train scan-log <file> --json', () => {
   it('returns exactly the design.md §5 shape as data', async () => {
-    const reply = await dispatchText(commandDeps(), cliUser(), 'train', `scan-log ${join(FIXTURES, 'cuda_oom.log')}`);
+    const reply = await dispatchText(
+      commandDeps(),
+      cliUser(),
+      'train',
+      `scan-log ${join(FIXTURES, 'cuda_oom.log')}`,
+    );
     expect(Object.keys(reply.data as object).sort()).toEqual(
       ['findings', 'iterationsLogged', 'lastIteration', 'lastLoss', 'trainIters'].sort(),
     );
@@ -29,7 +34,12 @@ describe('chatops train scan-log <file> --json', () => {
   });
 
   it('a healthy log: no findings', async () => {
-    const reply = await dispatchText(commandDeps(), cliUser(), 'train', `scan-log ${join(FIXTURES, 'healthy-basic.log')}`);
+    const reply = await dispatchText(
+      commandDeps(),
+      cliUser(),
+      'train',
+      `scan-log ${join(FIXTURES, 'healthy-basic.log')}`,
+    );
     expect(reply.data).toMatchObject({ lastIteration: 60, iterationsLogged: 60, findings: [] });
     expect(reply.text).toMatch(/No findings/);
   });
@@ -42,7 +52,12 @@ describe('chatops train scan-log <file> --json', () => {
   });
 
   it('is not available from Slack (it reads local files)', async () => {
-    const reply = await dispatchText(commandDeps(), slackUser(), 'train', `scan-log ${join(FIXTURES, 'cuda_oom.log')}`);
+    const reply = await dispatchText(
+      commandDeps(),
+      slackUser(),
+      'train',
+      `scan-log ${join(FIXTURES, 'cuda_oom.log')}`,
+    );
     expect(reply.level).toBe('error');
     expect(reply.data).not.toHaveProperty('findings');
   });

@@ -1,0 +1,73 @@
+import type { Redis } from 'ioredis';
+import type { QueueEntry } from '../../commands/services.js';
+import type { Transport } from '../../src/cluster/transport.js';
+import type { Reply } from '../../src/reply.js';
+import type { Sweep } from './sweep.js';
+
+/**
+ * Running training jobs whose log stopped growing. One `find` for all logs per sweep; jobs a /train watch
+ * already follows are left to it (it diagnoses stalls itself); the others are handed to it when a hand-off
+ * is wired, and announced once.
+ */
+export function stalledTrainingSweep(deps: {
+  readonly transport: Transport;
+  readonly running: () => Promise<readonly QueueEntry[]>;
+  /** `<LOGS_DIR>/training` holding `neox-training-<jobid>.out`. */
+  readonly logDir: string;
+  readonly redis: Redis;
+  readonly keyPrefix: string;
+  readonly staleMinutes?: number;
+  /** True if a /train watch follows this job already (TrainingMonitor.get). */
+  readonly isWatched?: (jobId: string) => Promise<boolean>;
+  /** Start a /train watch for the job (TrainingMonitor.watch); when absent the sweep only reports. */
+  readonly handOff?: (jobId: string, logPath: string) => Promise<void>;
+  readonly expression?: string;
+}): Sweep {
+  const staleMin = deps.staleMinutes ?? 30;
+  return {
+    name: 'stalled-training',
+    expression: deps.expression ?? '*/10 * * * *',
+    async run(now: Date): Promise<Reply | null> {
+      const jobs = (await deps.running()).filter((j) => j.state === 'RUNNING');
+      if (jobs.length === 0) return null;
+      const r = await deps.transport.run(
+        ['find', deps.logDir, '-maxdepth', '1', '-name', 'neox-training-*.out', '-printf', '%f %T@\\n'],
+        { timeoutMs: 60_000 },
+      );
+      const mtimes = new Map<string, number>();
+      for (const line of r.stdout.split('\n')) {
+        const m = /^neox-training-(\d+)\.out (\d+(?:\.\d+)?)$/.exec(line.trim());
+        if (m) mtimes.set(m[1] as string, Number(m[2]) * 1000);
+      }
+      const stale: { jobId: string; minutes: number; handed: boolean }[] = [];
+      for (const j of jobs) {
+        const t = mtimes.get(j.jobId);
+        if (t === undefined) continue;
+        const minutes = Math.floor((now.getTime() - t) / 60_000);
+        if (minutes < staleMin) continue;
+        if (deps.isWatched && (await deps.isWatched(j.jobId))) continue;
+        const claimed = await deps.redis.set(`${deps.keyPrefix}sweep-stalled:${j.jobId}`, '1', 'EX', 7 * 86_400, 'NX');
+        if (claimed !== 'OK') continue;
+        let handed = false;
+        if (deps.handOff) {
+          await deps.handOff(j.jobId, `${deps.logDir}/neox-training-${j.jobId}.out`);
+          handed = true;
+        }
+        stale.push({ jobId: j.jobId, minutes, handed });
+      }
+      if (stale.length === 0) return null;
+      return {
+        level: 'warn',
+        title: `${stale.length} training job${stale.length === 1 ? '' : 's'} stopped logging`,
+        text: stale
+          .map(
+            (s) =>
+              `• job \`${s.jobId}\`: no log output for ${s.minutes} min${s.handed ? ' — now watched by /train' : ''}`,
+          )
+          .join('\n'),
+        context: ['`/train status <job>` and `/train logs <job>` show where it stopped.'],
+        data: { stalled: stale },
+      };
+    },
+  };
+}
