@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { z } from 'zod';
 import { defineCommand, defineSubcommand } from '../commands/command.js';
@@ -131,9 +132,8 @@ export default async function bench(): Promise<void> {
   bare.command('/bench', async ({ ack }) => {
     await ack();
   });
-  await bareReceiver.start(0);
-  const bareServer = (bareReceiver as unknown as { server?: import('node:http').Server }).server;
-  const barePort = (bareServer?.address() as import('node:net').AddressInfo).port;
+  const bareServer = await bareReceiver.start(0);
+  const barePort = (bareServer.address() as AddressInfo).port;
 
   const url = () => fake.responseUrl();
   await load(productPort, WARMUP, url);

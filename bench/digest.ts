@@ -103,7 +103,12 @@ async function main(): Promise<void> {
     let succeeded = 0;
     const truthPath = join(dir, '.bench-truth.json');
     const truth = REUSE_DIR
-      ? (JSON.parse(await readFile(truthPath, 'utf8')) as { now: number; logBytes: number; succeeded: number; logs: number })
+      ? (JSON.parse(await readFile(truthPath, 'utf8')) as {
+          now: number;
+          logBytes: number;
+          succeeded: number;
+          logs: number;
+        })
       : null;
     if (truth && truth.logs === LOGS) {
       ({ now, logBytes, succeeded } = truth);

@@ -98,6 +98,7 @@ export default async function main(): Promise<void> {
       concurrency: 200,
       options: { stall: { k: 10, minMs: 60_000 } },
     });
+    const squeue0 = slurm.stats.squeue;
     monitor.start();
     for (let i = 0; i < JOBS; i++) {
       await monitor.watch({
@@ -120,7 +121,6 @@ export default async function main(): Promise<void> {
     const appender = spawn(process.execPath, ['-e', APPENDER, JSON.stringify(logs), String(APPEND_MS)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const squeue0 = slurm.stats.squeue;
     const ticks0 = monitor.ticker.stats.ticks;
     const cpu0 = process.cpuUsage();
     // What a grep loop per job would read: every whole log, every poll.
@@ -147,14 +147,16 @@ export default async function main(): Promise<void> {
     }
     const cpu = process.cpuUsage(cpu0);
     const ticks = monitor.ticker.stats.ticks - ticks0;
-    const squeueCalls = slurm.stats.squeue - squeue0;
+    // squeue calls and polls over the monitor's whole life, so no poll straddles a window edge.
+    const squeueCallsPerPoll = (slurm.stats.squeue - squeue0) / monitor.ticker.stats.ticks;
     const stored = await Promise.all(jobIds.map((id) => monitor?.get(id)));
     const bytesRead = stored.reduce((a, d) => a + (d?.bytesRead ?? 0), 0);
     const iterations = stored.reduce((a, d) => a + (d?.scan.iterationsLogged ?? 0), 0);
     const result = {
       jobs: JOBS,
       polls: ticks,
-      squeueCallsPerPoll: Number((squeueCalls / ticks).toFixed(3)),
+      squeueCallsPerPoll: Number(squeueCallsPerPoll.toFixed(3)),
+      logReadCallsPerPoll: Number((monitor.reader.stats.calls / monitor.ticker.stats.ticks).toFixed(2)),
       bytesReadOverAppended: Number((bytesRead / appended).toFixed(4)),
       cpuMsPerPoll: Number(((cpu.user + cpu.system) / 1000 / ticks).toFixed(1)),
       naiveSqueueCallsPerPoll: JOBS,

@@ -37,7 +37,8 @@ export interface TrainingMonitorDeps {
   readonly factory: QueueFactory;
   readonly transport: Transport;
   readonly slurm: MonitorSlurm;
-  readonly messenger: Messenger;
+  /** May be given later, to start() (the Slack messenger exists only once the bot is built). */
+  readonly messenger?: Messenger;
   readonly neoxDir: string;
   readonly log: Logger;
   /** Seconds between polls of squeue and the logs. */
@@ -62,6 +63,7 @@ export class TrainingMonitor {
   readonly ticker: SqueueTicker<JobSnapshot>;
   readonly reader: LogReadBatcher;
   private worker: RunningWorker<WatchData, WatchResult> | null = null;
+  private messenger: Messenger | null;
   private readonly options: WatchOptions;
   private readonly now: () => number;
   /** Bytes read from logs by this process, for the benchmark. */
@@ -69,6 +71,7 @@ export class TrainingMonitor {
 
   constructor(private readonly deps: TrainingMonitorDeps) {
     this.options = { ...DEFAULT_WATCH_OPTIONS, ...deps.options };
+    this.messenger = deps.messenger ?? null;
     this.now = deps.now ?? Date.now;
     this.reader = new LogReadBatcher(deps.transport, { maxBytesPerFile: this.options.maxReadBytes });
     this.ticker = new SqueueTicker<JobSnapshot>(deps.slurm, deps.pollMs, (e) =>
@@ -98,8 +101,11 @@ export class TrainingMonitor {
     return job ? job.data : null;
   }
 
-  start(): void {
+  /** Start the worker that runs (and resumes) the watches, posting through `messenger`. */
+  start(messenger?: Messenger): void {
     if (this.worker) return;
+    if (messenger) this.messenger = messenger;
+    if (!this.messenger) throw new Error('TrainingMonitor.start needs a messenger to post updates');
     const lock = this.deps.lockDurationMs ?? 30_000;
     this.worker = this.deps.factory.worker<WatchData, WatchResult>(
       MONITOR_QUEUE,
@@ -188,7 +194,8 @@ export class TrainingMonitor {
         : { channel: data.req.channel };
       let posted: { channel: string; ts: string };
       try {
-        posted = await this.deps.messenger.post(target, reply);
+        if (!this.messenger) return;
+        posted = await this.messenger.post(target, reply);
       } catch (e) {
         this.deps.log.warn(
           { jobId: data.req.jobId, err: String(e) },

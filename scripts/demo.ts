@@ -78,6 +78,7 @@ async function layout(dir: string) {
     script,
     [
       '#!/bin/bash',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable, expanded by bash in the job
       'echo "Job ${SLURM_JOB_ID} starting on $(hostname)"',
       ...[10, 20, 30].map((i, k) => `echo '${ITER(i, 7.4 - k * 0.3)}'`),
       'sleep 900',

@@ -11,7 +11,9 @@ import type { Transport } from './cluster/transport.js';
 import { type Config, ConfigError, loadConfig, missingSlackSettings } from './config.js';
 import { limitedTransport } from './limited-transport.js';
 import { createLogger, type Logger } from './logger.js';
+import { createTrainRuntime, type TrainRuntime } from './neox/train-runtime.js';
 import { localDigestSource } from './pipeline/digest-service.js';
+import { QueueFactory } from './queue/queue-factory.js';
 import { createSlackBot } from './slack/slack-bot.js';
 
 // The composition root: the only place that reads the environment and decides what talks to what.
@@ -22,6 +24,8 @@ export interface Runtime {
   readonly log: Logger;
   readonly audit: AuditSink;
   readonly services: Omit<Services, 'messenger'>;
+  /** The training watch; main() starts it once the Slack messenger exists. */
+  readonly train: TrainRuntime;
   /** Close in reverse order of creation. */
   close(): Promise<void>;
 }
@@ -60,16 +64,32 @@ export async function buildRuntime(
   const slurm = new SlurmClient(transport);
 
   // ── /train (H-D): build train services here ──
+  // The process's one QueueFactory (src/queue/README.md); it connects to Redis only when a queue is used.
+  const queues = new QueueFactory({
+    redisUrl: config.REDIS_URL,
+    prefix: 'chatops',
+    onError: (err, source) => log.warn({ err, source }, 'queue error'),
+  });
+  closers.push(() => queues.close());
+  const train = createTrainRuntime({
+    factory: queues,
+    transport,
+    slurm,
+    config,
+    log: log.child({ component: 'train' }),
+  });
+  closers.push(() => train.close());
   // ── /ckpt uploads (H-E): build queue producers here (push their close onto `closers`) ──
   // ── digest (H-F) ──
   const digest = { local: (dir: string) => localDigestSource(dir) };
 
-  const services: Omit<Services, 'messenger'> = { transport, slurm, digest };
+  const services: Omit<Services, 'messenger'> = { transport, slurm, digest, train: train.services };
   return {
     config,
     log,
     audit,
     services,
+    train,
     async close() {
       for (const c of closers.reverse()) {
         await c().catch((err: unknown) => log.warn({ err }, 'error while shutting down'));
@@ -121,6 +141,7 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
     deps: { registry: createRegistry(), services: runtime.services, config, audit, log },
   });
   // ── background work (H-D monitors, H-E upload workers, H-F cron) starts here, given bot.messenger ──
+  runtime.train.start(bot.messenger);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

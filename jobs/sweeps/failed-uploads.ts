@@ -32,7 +32,10 @@ export function failedUploadsSweep(deps: {
         level: 'error',
         title: `${fresh.length} checkpoint upload${fresh.length === 1 ? '' : 's'} failed for good`,
         text: 'These will not be retried. Check the reason, then `/ckpt upload <experiment>` again if it should run.',
-        table: { columns: ['job', 'reason'], rows: fresh.slice(0, 30).map((f) => [f.id, f.reason.slice(0, 200)]) },
+        table: {
+          columns: ['job', 'reason'],
+          rows: fresh.slice(0, 30).map((f) => [f.id, f.reason.slice(0, 200)]),
+        },
         ...(fresh.length > 30 ? { context: [`…and ${fresh.length - 30} more`] } : {}),
         data: { failed: fresh },
       };

@@ -46,7 +46,13 @@ export function stalledTrainingSweep(deps: {
         const minutes = Math.floor((now.getTime() - t) / 60_000);
         if (minutes < staleMin) continue;
         if (deps.isWatched && (await deps.isWatched(j.jobId))) continue;
-        const claimed = await deps.redis.set(`${deps.keyPrefix}sweep-stalled:${j.jobId}`, '1', 'EX', 7 * 86_400, 'NX');
+        const claimed = await deps.redis.set(
+          `${deps.keyPrefix}sweep-stalled:${j.jobId}`,
+          '1',
+          'EX',
+          7 * 86_400,
+          'NX',
+        );
         if (claimed !== 'OK') continue;
         let handed = false;
         if (deps.handOff) {

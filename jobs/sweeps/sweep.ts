@@ -33,7 +33,12 @@ export async function enqueueSweep(queue: Queue<SweepJobData>, name: string, fir
   await queue.add(
     name,
     { sweep: name, firedAt: firedAt.toISOString() },
-    { jobId: sweepJobId(name, firedAt), attempts: 2, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 } },
+    {
+      jobId: sweepJobId(name, firedAt),
+      attempts: 2,
+      removeOnComplete: { age: 86_400 },
+      removeOnFail: { age: 86_400 },
+    },
   );
 }
 

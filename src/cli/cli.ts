@@ -49,7 +49,7 @@ export async function runOnce(
     command === 'help' || command === '--help' || command === '-h'
       ? await dispatchLine(deps, inv, 'help')
       : await dispatchWords(deps, inv, command.replace(/^\//, ''), rest);
-  if (command === 'help' && !json) io.out(CLI_USAGE.replace('Usage:', 'chatops:') + '\n');
+  if (command === 'help' && !json) io.out(`${CLI_USAGE.replace('Usage:', 'chatops:')}\n`);
   printReply(reply, json, io);
   return reply.level === 'error' ? 1 : 0;
 }

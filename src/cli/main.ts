@@ -1,5 +1,6 @@
 import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Invoker } from '../../commands/dispatch.js';
 import { createRegistry } from '../../commands/index.js';
 import { AuditLog, type AuditRecord, type AuditSink } from '../audit.js';
@@ -82,4 +83,23 @@ async function openAudit(config: Config, log: Logger, io: CliOutput): Promise<Au
       },
     };
   }
+}
+
+// `tsx src/cli/main.ts …` (npm run chatops -- …) runs it directly; bin/chatops.js imports cliMain.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  cliMain({
+    argv: process.argv.slice(2),
+    env: process.env,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`chatops: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

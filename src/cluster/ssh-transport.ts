@@ -97,6 +97,9 @@ export class SshTransport implements Transport {
         'SshTransport: knownHostsPath or fingerprint is required (the host key must be pinned)',
       );
     }
+    if (opts.maxChannels !== undefined && !(Number.isInteger(opts.maxChannels) && opts.maxChannels >= 1)) {
+      throw new Error('SshTransport: maxChannels must be a whole number ≥ 1 (and below sshd MaxSessions)');
+    }
     this.#o = {
       ...opts,
       port: opts.port ?? 22,

@@ -62,6 +62,11 @@ export interface DigestComparison {
   readonly experimentRateChange: Record<string, number>;
 }
 
+// One collator for the whole sort: localeCompare with options builds a new one per call (10,000 logs
+// made that the slowest part of a digest).
+const JOB_ORDER = new Intl.Collator('en', { numeric: true });
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Logs without an "Experiment:" line still count, under this name. */
 export const UNKNOWN_EXPERIMENT = '(unknown)';
 
@@ -118,9 +123,9 @@ export function computeDigest(records: Iterable<LogRecord>, period: Period): Dig
   totals.successRate = rate(totals.succeeded, totals.completed);
   failures.sort(
     (a, b) =>
-      a.experiment.localeCompare(b.experiment) ||
+      cmp(a.experiment, b.experiment) ||
       FAILURE_CAUSES.indexOf(a.cause) - FAILURE_CAUSES.indexOf(b.cause) ||
-      (a.jobId ?? '').localeCompare(b.jobId ?? '', 'en', { numeric: true }),
+      JOB_ORDER.compare(a.jobId ?? '', b.jobId ?? ''),
   );
   return {
     period,

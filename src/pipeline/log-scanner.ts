@@ -67,11 +67,14 @@ export class LogScanner {
     const t1 = performance.now();
     let input = '';
     for (const [name, k] of known) input += `${name} ${k.size} ${k.mtime}\n`;
-    const res = await this.opts.transport.run(['sh', '-c', this.#script, 'pipeline-scan', dir, String(this.opts.shards ?? DEFAULT_SHARDS)], {
-      input,
-      timeoutMs: this.opts.timeoutMs ?? 300_000,
-      maxOutputBytes: 256 * 1024 * 1024,
-    });
+    const res = await this.opts.transport.run(
+      ['sh', '-c', this.#script, 'pipeline-scan', dir, String(this.opts.shards ?? DEFAULT_SHARDS)],
+      {
+        input,
+        timeoutMs: this.opts.timeoutMs ?? 300_000,
+        maxOutputBytes: 256 * 1024 * 1024,
+      },
+    );
     if (res.exitCode !== 0) {
       const why = res.exitCode === 3 ? `cannot enter log directory ${dir}` : `log scan failed in ${dir}`;
       throw new ClusterError(why, { exitCode: res.exitCode, stderr: res.stderr });

@@ -155,7 +155,12 @@ export function parsePipelineLines(lines: Iterable<string>, opts: ParseOptions =
     if (line.includes('RateLimit')) {
       const rl = RE.rateLimit.exec(line);
       if (rl) {
-        rateLimit = { ...(rateLimit ?? {}), policy: rl[1], remaining: Number(rl[2]), resetSeconds: Number(rl[3]) };
+        rateLimit = {
+          ...(rateLimit ?? {}),
+          policy: rl[1],
+          remaining: Number(rl[2]),
+          resetSeconds: Number(rl[3]),
+        };
         hinted = true;
       }
     }

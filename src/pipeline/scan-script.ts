@@ -1,26 +1,29 @@
-// The one remote command of a sweep: POSIX sh + GNU find/grep/awk/tail/xargs, run as
+// The one remote command of a sweep: POSIX sh + GNU find/head/tail/grep/awk/xargs, run as
 // `sh -c SCRIPT pipeline-scan <dir> <shards>`. stdin: what we already read, one "name size mtime" line per
-// log. Only new or changed logs are read at all, and most are never read whole:
+// log. Only new or changed logs are read at all, and most are never read whole. stdout:
 //
 //   F\t<name>\t<size>\t<mtime>   a new or changed log                          (before any section)
 //   D\t<name>                    a log we knew that is gone                    (before any section)
-//   @@H  then `name:line`        Experiment / Checkpoint lines (grep -m 2 stops after the first block)
-//   @@T  then T\t<name>\t<line>  from the last 8 KB: completion, upload, 429/timeout and error lines;
-//        and X\t<name>           for each log that must be read whole (see below)
+//   @@T  then H\t<name>\t<line>  Experiment / Checkpoint lines from the first 4 KB
+//             T\t<name>\t<line>  from the last 4 KB: completion, upload, 429/timeout and error lines
+//             X\t<name>          a log that is read whole (below)
 //   @@C  then `name:line`        from the WHOLE of the X logs: upload, 429 and RequestTimeout lines
+//                                (and Experiment/Checkpoint for the rare log whose first 4 KB lacks them)
 //
-// A log is read whole only when its last 8 KB cannot answer: it is still running (no completion line yet);
+// A log is read whole only when its last 4 KB cannot answer: it is still running (no completion line yet);
 // it failed and the window shows no 429 (a 429 anywhere makes it rate_limited, so a timeout or other error
 // in the window is not enough); or it succeeded and no "Successfully uploaded" line is in the window
 // (evaluation output after the uploads pushes them out). Otherwise the window answers: the pipeline uploads
-// as one step, so the upload lines sit together; an earlier upload separated from them by more than 8 KB
-// (a raw NeoX upload before a long conversion, when SKIP_NEOX_UPLOAD is off) would be missed. The whole-
-// file reads run in <shards> parallel streams. The script must be ONE line: the SSH transport refuses
-// newlines and control characters in argv, so tabs are written as awk/printf escapes.
+// as one step, so the upload lines sit together; an earlier upload separated from them by more than 4 KB
+// (a raw NeoX upload before a long conversion, when SKIP_NEOX_UPLOAD is off) would be missed.
+// The whole-file reads run in <shards> parallel streams. No temporary files and two processes when nothing
+// changed. The script must be ONE line: the SSH transport refuses newlines and control characters in
+// argv, so tabs are written as awk/printf escapes.
 
 const LOG_GLOB = 'checkpoint_pipeline_*.out';
 const LOG_NAME_AWK = '/^checkpoint_pipeline_[0-9_]+\\.out$/';
-export const TAIL_BYTES = 8 * 1024;
+export const HEAD_BYTES = 4096;
+export const TAIL_BYTES = 4096;
 export const MAX_LINE = 1000;
 export const DEFAULT_SHARDS = 2;
 
@@ -31,7 +34,19 @@ export const UPLOAD_PATTERNS = ['Successfully uploaded'] as const;
 /** Why a run failed: from the whole of failed logs. */
 export const CAUSE_PATTERNS = ['HfHubHTTPError', '429 Client Error', 'RequestTimeout'] as const;
 /** Tail lines worth returning besides the above (the "other" failure's telling line, 429 hints). */
-const ERRORISH = ['Error', 'Exception', 'ERROR', 'FAILED', 'Failed', 'failed', 'Killed', 'CANCELLED', 'fatal', 'RateLimit', 'Retry-After'];
+const ERRORISH = [
+  'Error',
+  'Exception',
+  'ERROR',
+  'FAILED',
+  'Failed',
+  'failed',
+  'Killed',
+  'CANCELLED',
+  'fatal',
+  'RateLimit',
+  'Retry-After',
+];
 
 function shQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
@@ -44,26 +59,37 @@ const T_LINE = `printf "T\\t%s\\t%s\\n",n,substr($0,1,${MAX_LINE})`;
 export function buildScanScript(): string {
   const parts = [
     'export LC_ALL=C',
+    // fd 3 keeps the known list (our stdin) for awk, whose own stdin is the listing.
+    'exec 3<&0',
     'cd -- "$1" || exit 3',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
     'P=${2:-2}',
-    't=$(mktemp -d) || exit 4',
-    `trap 'rm -rf -- "$t"' EXIT`,
-    `find . -maxdepth 1 -type f -name '${LOG_GLOB}' -printf '%f %s %T@\\n' > "$t/n" || exit 5`,
-    // stdin first ("-"): FILENAME, not NR==FNR, because the known list is empty on the first sweep.
-    `awk -v ch="$t/c" 'FILENAME=="-"{if(NF>=3)k[$1]=$2" "$3;next} $1 ~ ${LOG_NAME_AWK} {s[$1]=1; if(k[$1]!=$2" "$3){printf "F\\t%s\\t%s\\t%s\\n",$1,$2,$3; print $1 > ch}} END{for(x in k) if(!(x in s)) printf "D\\t%s\\n",x}' - "$t/n"`,
-    '[ -s "$t/c" ] || exit 0',
-    'echo @@H',
-    // -a: a stray NUL must not turn a log into "Binary file matches"; -H: a name even for one file.
-    `${XARGS} grep -a -H -m 2 -F ${eArgs(HEAD_PATTERNS)} < "$t/c"`,
+    // No mktemp/trap on the path where nothing changed: a re-sweep should cost one find and one awk. Work
+    // files live in a private directory (mode 700), so the predictable $$ names are safe.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+    'd=${XDG_RUNTIME_DIR:-${HOME:-/tmp}/.cache}/slurm-chatops',
+    '[ -d "$d" ] || mkdir -p -m 700 "$d" || exit 4',
+    't="$d/scan.$$"',
+    // FILENAME, not NR==FNR, because the known list is empty on the first sweep. Exit 10 = work to do.
+    `find . -maxdepth 1 -type f -name '${LOG_GLOB}' -printf '%f %s %T@\\n' | awk -v ch="$t.c" 'FILENAME=="/dev/fd/3"{if(NF>=3)k[$1]=$2" "$3;next} $1 ~ ${LOG_NAME_AWK} {s[$1]=1; if(k[$1]!=$2" "$3){printf "F\\t%s\\t%s\\t%s\\n",$1,$2,$3; print $1 > ch; c++}} END{for(x in k) if(!(x in s)) printf "D\\t%s\\n",x; exit(c>0?10:0)}' /dev/fd/3 -`,
+    'r=$?; [ $r -eq 0 ] && exit 0; [ $r -eq 10 ] || exit 5',
+    `trap 'rm -f -- "$t".*' EXIT`,
+    // Builtins only: clear what a killed earlier sweep with the same pid may have left.
+    ': > "$t.f"',
+    'i=0; while [ $i -lt $P ]; do : > "$t.s.$i"; rm_g="$t.s.$i.g"; : > "$rm_g"; i=$((i+1)); done',
+    ': > "$t.h"',
     'echo @@T',
-    // grep -F thins the window before awk sees it: awk's per-line regexes are the slow part.
-    `${XARGS} tail -v -c ${TAIL_BYTES} < "$t/c" | grep -a -F ${eArgs(['==> ', 'Pipeline completed at', ...UPLOAD_PATTERNS, ...CAUSE_PATTERNS, ...ERRORISH])} | awk -v fl="$t/f" '/^==> .* <==$/{n=substr($0,5,length($0)-8); seen[n]=1; next} index($0,"Pipeline completed at")>0 && $0 ~ /with exit code -?[0-9]+/ {${T_LINE}; ok[n]=($0 ~ /with exit code 0[^0-9]*$/); next} index($0,"Successfully uploaded")>0 {${T_LINE}; up[n]=1; next} {${T_LINE}; if(index($0,"429")>0 && (index($0,"HfHubHTTPError")>0 || index($0,"429 Client Error")>0)) r429[n]=1} END{for(x in seen) if(!(x in ok) || (ok[x] && !(x in up)) || (!ok[x] && !(x in r429))) {print x > fl; printf "X\\t%s\\n",x}}'`,
-    '[ -s "$t/f" ] || exit 0',
+    // First and last block of every changed log in one stream (a marker header between them); grep -F thins
+    // it before awk sees it, because awk's per-line work is the slow part.
+    `{ ${XARGS} head -v -c ${HEAD_BYTES} < "$t.c"; printf '\\n==> @@tail <==\\n'; ${XARGS} tail -v -c ${TAIL_BYTES} < "$t.c"; } | grep -a -F ${eArgs(['==> ', ...HEAD_PATTERNS, 'Pipeline completed at', ...UPLOAD_PATTERNS, ...CAUSE_PATTERNS, ...ERRORISH])} | awk -v fl="$t.f" -v fh="$t.h" '/^==> .* <==$/{n=substr($0,5,length($0)-8); if(n=="@@tail"){tl=1; next} if(tl) seen[n]=1; next} !tl {e=index($0,"Experiment:")>0; if(e) ex[n]=1; if(e || index($0,"Checkpoint:")>0 || index($0,"Processing checkpoint")>0) printf "H\\t%s\\t%s\\n",n,substr($0,1,${MAX_LINE}); next} index($0,"Pipeline completed at")>0 && $0 ~ /with exit code -?[0-9]+/ {${T_LINE}; ok[n]=($0 ~ /with exit code 0[^0-9]*$/); next} index($0,"Successfully uploaded")>0 {${T_LINE}; up[n]=1; next} {${T_LINE}; if(index($0,"429")>0 && (index($0,"HfHubHTTPError")>0 || index($0,"429 Client Error")>0)) r429[n]=1} END{for(x in seen) {if(!(x in ex)) print x > fh; if(!(x in ok) || (ok[x] && !(x in up)) || (!ok[x] && !(x in r429))) {print x > fl; printf "X\\t%s\\n",x}}}'`,
     'echo @@C',
-    `awk -v p="$t/s." -v n="$P" '{print > (p (NR%n))}' "$t/f"`,
-    `for s in "$t"/s.*; do (${XARGS} grep -a -H -F ${eArgs([...UPLOAD_PATTERNS, ...CAUSE_PATTERNS])} < "$s" > "$s.g") & done`,
+    // Rare: no Experiment line in the first block (a long banner): look further, stopping at two matches.
+    `[ -s "$t.h" ] && ${XARGS} grep -a -H -m 2 -F ${eArgs(HEAD_PATTERNS)} < "$t.h"`,
+    '[ -s "$t.f" ] || exit 0',
+    `awk -v p="$t.s." -v n="$P" '{print > (p (NR%n))}' "$t.f"`,
+    `i=0; while [ $i -lt $P ]; do (${XARGS} grep -a -H -F ${eArgs([...UPLOAD_PATTERNS, ...CAUSE_PATTERNS])} < "$t.s.$i" > "$t.s.$i.g") & i=$((i+1)); done`,
     'wait',
-    `cat "$t"/s.*.g`,
+    `cat "$t".s.*.g`,
     'exit 0',
   ];
   return parts.join('; ');
@@ -91,7 +117,15 @@ export interface ScanOutput {
 export function parseScanOutput(stdout: string): ScanOutput {
   const files = new Map<
     string,
-    { name: string; size: number; mtime: string; head: string[]; mid: string[]; tail: string[]; whole: boolean }
+    {
+      name: string;
+      size: number;
+      mtime: string;
+      head: string[];
+      mid: string[];
+      tail: string[];
+      whole: boolean;
+    }
   >();
   const deleted: string[] = [];
   let section = '';
@@ -100,12 +134,7 @@ export function parseScanOutput(stdout: string): ScanOutput {
     // Lines for a file without an F record (a race with a file appearing mid-scan) are dropped.
     if (f) f[key].push(line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line);
   };
-  let start = 0;
-  while (start < stdout.length) {
-    let end = stdout.indexOf('\n', start);
-    if (end < 0) end = stdout.length;
-    const rec = stdout.slice(start, end);
-    start = end + 1;
+  for (const rec of stdout.split('\n')) {
     if (rec.startsWith('@@') && rec.length === 3) {
       section = rec[2] as string;
       continue;
@@ -124,6 +153,8 @@ export function parseScanOutput(stdout: string): ScanOutput {
         files.set(name, { name, size: n, mtime, head: [], mid: [], tail: [], whole: false });
       } else if (kind === 'T' && t2 > 0) {
         add(rec.slice(2, t2), 'tail', rec.slice(t2 + 1));
+      } else if (kind === 'H' && t2 > 0) {
+        add(rec.slice(2, t2), 'head', rec.slice(t2 + 1));
       } else if (kind === 'X') {
         const f = files.get(rec.slice(2));
         if (f) f.whole = true;

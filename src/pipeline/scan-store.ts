@@ -126,7 +126,8 @@ export function decodeStoredLog(name: string, json: string): StoredLog | null {
 }
 
 export interface RedisScanStoreOptions {
-  readonly redis: Redis;
+  /** A client, or a function giving one on first use (so building the store connects to nothing). */
+  readonly redis: Redis | (() => Redis);
   /** Key prefix, e.g. `chatops` → `chatops:pipeline-logs:<dir>`. Tests use a random one. */
   readonly prefix: string;
   /** A sweep holding the lock longer than this is presumed dead. */
@@ -140,7 +141,14 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
 export class RedisScanStore implements ScanStore {
   readonly #cache = new Map<string, { version: string; logs: Map<string, StoredLog> }>();
 
+  #redis: Redis | null = null;
+
   constructor(private readonly opts: RedisScanStoreOptions) {}
+
+  private get redis(): Redis {
+    this.#redis ??= typeof this.opts.redis === 'function' ? this.opts.redis() : this.opts.redis;
+    return this.#redis;
+  }
 
   key(dir: string): string {
     return `${this.opts.prefix}:pipeline-logs:${dir}`;
@@ -150,10 +158,10 @@ export class RedisScanStore implements ScanStore {
     const key = this.key(dir);
     // A re-sweep with nothing new must stay cheap: keep the parsed map in memory and re-read the hash only
     // when its version counter says another process (or a lost write) changed it.
-    const version = await this.opts.redis.get(`${key}:v`);
+    const version = await this.redis.get(`${key}:v`);
     const cached = this.#cache.get(dir);
     if (cached && cached.version === (version ?? '0')) return new Map(cached.logs);
-    const res = await this.opts.redis.multi().hgetall(key).get(`${key}:v`).exec();
+    const res = await this.redis.multi().hgetall(key).get(`${key}:v`).exec();
     const all = (res?.[0]?.[1] ?? {}) as Record<string, string>;
     const v = (res?.[1]?.[1] ?? null) as string | null;
     const out = new Map<string, StoredLog>();
@@ -168,7 +176,7 @@ export class RedisScanStore implements ScanStore {
 
   async save(dir: string, upserts: readonly StoredLog[], deletes: readonly string[]): Promise<void> {
     const key = this.key(dir);
-    const multi = this.opts.redis.multi();
+    const multi = this.redis.multi();
     for (let i = 0; i < upserts.length; i += 1000) {
       const chunk: string[] = [];
       for (const u of upserts.slice(i, i + 1000)) chunk.push(u.name, encodeStoredLog(u));
@@ -194,7 +202,7 @@ export class RedisScanStore implements ScanStore {
     const ttl = this.opts.lockTtlMs ?? 600_000;
     const deadline = Date.now() + (this.opts.lockWaitMs ?? ttl);
     for (;;) {
-      const ok = await this.opts.redis.set(lockKey, token, 'PX', ttl, 'NX');
+      const ok = await this.redis.set(lockKey, token, 'PX', ttl, 'NX');
       if (ok === 'OK') break;
       if (Date.now() > deadline) throw new Error(`another sweep of ${dir} has held the lock too long`);
       await new Promise((r) => setTimeout(r, 50));
@@ -202,7 +210,7 @@ export class RedisScanStore implements ScanStore {
     try {
       return await fn();
     } finally {
-      await this.opts.redis.eval(RELEASE, 1, lockKey, token);
+      await this.redis.eval(RELEASE, 1, lockKey, token);
     }
   }
 }

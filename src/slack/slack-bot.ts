@@ -126,7 +126,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
         await respond({
           response_type: 'ephemeral',
           replace_original: false,
-          text: 'Already done (one click is enough).',
+          text: 'Already handled — one click is enough.',
         });
         return;
       }

@@ -78,6 +78,11 @@ export class FakeSlack {
     }
   }
 
+  /** Socket Mode clients connected right now. */
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
   /** Socket Mode: wait until a client has connected (and got its hello). */
   async connected(timeoutMs = 10_000): Promise<void> {
     await this.waitFor(() => this.#sockets.size > 0, timeoutMs, 'a Socket Mode connection');

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ describe('npm start (src/main.ts)', () => {
     expect(h.output().err).toContain(
       'HTTP mode (SLACK_MODE=http) needs SLACK_SIGNING_SECRET, which is not set',
     );
-  }, 30_000);
+  }, 90_000);
 
   it('on bad settings lists every problem at once and starts nothing', async () => {
     const p = start({ SLACK_MODE: 'websocket', PORT: 'eighty', CLUSTER_TRANSPORT: 'local' }, work);
@@ -60,7 +60,7 @@ describe('npm start (src/main.ts)', () => {
     const { err } = p.output();
     expect(err).toMatch(/SLACK_MODE must be "socket" or "http"/);
     expect(err).toMatch(/PORT must be a port number/);
-  }, 30_000);
+  }, 90_000);
 
   describe('running in HTTP mode', () => {
     let fake: FakeSlack;
@@ -88,11 +88,16 @@ describe('npm start (src/main.ts)', () => {
         },
         work,
       );
-      await fake.waitFor(
-        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok,
-        30_000,
-        'the bot to listen',
-      );
+      // Bounded wait for the listener (tsx compiles on first start; slow on a busy machine).
+      for (let i = 0; i < 300; i++) {
+        const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) break;
+        if (proc.child.exitCode !== null) throw new Error(`the bot exited: ${proc.output().err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }, 60_000);
     afterAll(async () => {
       proc?.child.kill('SIGKILL');

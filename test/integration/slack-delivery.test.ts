@@ -231,7 +231,7 @@ describe('buttons for destructive actions', () => {
     ]);
     const bodies = [a, b];
     expect(bodies.filter((x) => x.replace_original === true)).toHaveLength(1);
-    expect(bodies.filter((x) => String(x.text).includes('Already done'))).toHaveLength(1);
+    expect(bodies.filter((x) => String(x.text).includes('Already handled'))).toHaveLength(1);
     expect(transport.calls).toEqual([['mkdir', join(dir, 'beta')]]);
     expect(await readdir(dir)).toEqual(['beta']);
   });

@@ -110,12 +110,15 @@ describe('Slack app over HTTP (real Bolt, signed requests, fake Slack API)', () 
   };
 
   it('acks at once while a 5 s cluster command runs, then posts the result to response_url', async () => {
+    const sent = Date.now();
     const r = await send('slow 5');
     expect(r.status).toBe(200);
-    expect(r.ms).toBeLessThan(1000);
+    // Slack's limit is 3 s; typically a few ms here, with headroom for a loaded 2-core CI machine.
+    expect(r.ms).toBeLessThan(2500);
     expect(fake.responses).toHaveLength(0);
     const posted = await r.reply();
-    expect(posted.at - Date.now()).toBeLessThanOrEqual(0);
+    // The answer came after the 5 s cluster command, so the ack did not wait for it.
+    expect(posted.at - sent).toBeGreaterThanOrEqual(4900);
     expect(posted.body.response_type).toBe('in_channel');
     expect(JSON.stringify(posted.body.blocks)).toContain('slept 5s');
     expect(transport.calls).toContainEqual(['sleep', '5']);
@@ -172,14 +175,17 @@ describe('Slack app over HTTP (real Bolt, signed requests, fake Slack API)', () 
       'touch "x; rm -rf /"',
       'touch $(reboot)',
       'touch a&amp;&amp;b',
-      `touch ${'x'.repeat(5000)}`,
+      `touch ${'x'.repeat(10_000)}`,
+      'touch exp\nrm -rf /',
+      'touch "unbalanced',
+      'touch 実験🚀',
     ]) {
       const r = await send(text);
       expect(r.status).toBe(200);
       const posted = await r.reply();
       expect(posted.body.response_type).toBe('ephemeral');
       expect(JSON.stringify(posted.body.blocks)).toMatch(
-        /Usage: \/probe touch &lt;experiment&gt;|limit is 4000/,
+        /Usage: \/probe (touch &lt;experiment&gt;|slow \| touch)|limit is 4000/,
       );
     }
     expect(transport.calls.length).toBe(before);

@@ -55,7 +55,7 @@ describe('Slack app over Socket Mode (real Bolt, local envelope server)', () => 
       api_app_id: 'A0FAKEAPP',
     });
     expect(ack.envelopeId).toBeTruthy();
-    expect(ack.ms).toBeLessThan(1000);
+    expect(ack.ms).toBeLessThan(2500);
     const posted = await fake.waitFor(() => fake.responses.find((r) => r.id === 'socket-1'), 10_000, 'reply');
     expect(posted.body.response_type).toBe('in_channel');
     expect(JSON.stringify(posted.body.blocks)).toMatch(/exp-s\s+1\s+10/);
@@ -64,6 +64,36 @@ describe('Slack app over Socket Mode (real Bolt, local envelope server)', () => 
       command: '/ckpt list',
       outcome: 'ok',
     });
+  });
+
+  it('connects straight to SLACK_SOCKET_URL when it is set', async () => {
+    const opens = fake.callsTo('apps.connections.open').length;
+    const other = commandDeps({
+      env: {
+        SLACK_MODE: 'socket',
+        SLACK_BOT_TOKEN: 'xoxb-test-token',
+        SLACK_APP_TOKEN: 'xapp-other-token',
+        SLACK_API_URL: fake.apiUrl,
+        SLACK_SOCKET_URL: fake.socketUrl,
+      },
+    });
+    const second = createSlackBot({ config: other.config, log: other.log, deps: other });
+    await second.start();
+    try {
+      await fake.waitFor(() => fake.connections === 2, 10_000, 'the second connection');
+      expect(fake.callsTo('apps.connections.open')).toHaveLength(opens);
+      const ack = await fake.sendSlashCommand({
+        command: '/ckpt',
+        text: 'help',
+        user_id: 'U0READER',
+        channel_id: 'C0CHATOPS',
+        response_url: fake.responseUrl('socket-3'),
+      });
+      expect(ack.envelopeId).toBeTruthy();
+      await fake.waitFor(() => fake.responses.find((r) => r.id === 'socket-3'), 10_000, 'reply');
+    } finally {
+      await second.stop();
+    }
   });
 
   it('answers unknown subcommands ephemerally with the usage hint', async () => {

@@ -1,15 +1,20 @@
+import { execFile } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTransport } from '../../src/cluster/create-transport.js';
 import { sha256Fingerprint } from '../../src/cluster/known-hosts.js';
 import { SshTransport, type SshTransportOptions } from '../../src/cluster/ssh-transport.js';
+import { loadConfig } from '../../src/config.js';
 import { ClusterError } from '../../src/errors.js';
 import { startTestbed } from '../testbed/testbed.js';
 import { describeTransportContract, pgrep, uniqueSleep, waitForNoProcess } from './transport-contract.js';
 
 const tb = inject('testbed');
+const execFileP = promisify(execFile);
 
 type SshInfo = typeof tb.ssh;
 const sshTransport = (ssh: SshInfo, extra: Partial<SshTransportOptions> = {}) =>
@@ -58,6 +63,31 @@ describe('SshTransport against the testbed sshd', () => {
     } finally {
       await t.close();
     }
+  });
+
+  it('is what createTransport builds from the configuration (SSH_* variables)', async () => {
+    const config = loadConfig({
+      CLUSTER_TRANSPORT: 'ssh',
+      SSH_HOST: tb.ssh.host,
+      SSH_PORT: String(tb.ssh.port),
+      SSH_USER: tb.ssh.user,
+      SSH_KEY_PATH: tb.ssh.keyPath,
+      SSH_KNOWN_HOSTS: tb.ssh.knownHostsPath,
+    });
+    const t = createTransport(config);
+    try {
+      expect(t.kind).toBe('ssh');
+      expect(await t.run(['echo', 'configured'])).toEqual({
+        stdout: 'configured\n',
+        stderr: '',
+        exitCode: 0,
+      });
+    } finally {
+      await t.close();
+    }
+    const local = createTransport(loadConfig({ CLUSTER_TRANSPORT: 'local' }));
+    expect(local.kind).toBe('local');
+    await local.close();
   });
 
   describe('host key pinning', () => {
@@ -128,6 +158,21 @@ describe('SshTransport against the testbed sshd', () => {
         await hashed.close();
       }
     });
+  });
+
+  it('fails fast, without retrying, when the server rejects our key', async () => {
+    const keyPath = join(work, 'stranger_ed25519');
+    await execFileP('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyPath]);
+    const t = sshTransport(tb.ssh, { keyPath });
+    try {
+      const started = Date.now();
+      await expect(t.run(['true'], { timeoutMs: 20_000 })).rejects.toThrow(
+        `SSH authentication as ${tb.ssh.user} to ${tb.ssh.user}@127.0.0.1:${tb.ssh.port} failed`,
+      );
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await t.close();
+    }
   });
 
   it('runs 50 concurrent commands on one connection, never more than maxChannels at once', async () => {

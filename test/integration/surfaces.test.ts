@@ -66,6 +66,8 @@ describe('Slack, the CLI and the console give the same answers', () => {
       CLUSTER_TRANSPORT: 'local',
       CHECKPOINTS_BASE_DIR: base,
       AUDIT_LOG: join(work, 'audit.jsonl'),
+      // Never the system Redis: the testbed's own, should anything connect.
+      REDIS_URL: tb.redis.url,
     };
     deps = commandDeps({ transport: local, env });
     bot = createSlackBot({ config: deps.config, log: deps.log, deps, port: 0 });

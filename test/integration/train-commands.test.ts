@@ -255,4 +255,31 @@ describe('/train submit, status, logs, cancel', () => {
     expect(final.reply.title).toContain('COMPLETED');
     expect((final.reply.data as { lastIteration: number }).lastIteration).toBe(205);
   });
+  it('status of a job the bot did not watch reads the log; an unknown job is a clear error', async () => {
+    const save = await cluster.saveDir('cmd-unwatched');
+    const config = await cluster.config('cmd-unwatched', {
+      'train-iters': 20,
+      'log-interval': 1,
+      save,
+      fake_iter_ms: 10,
+      fake_failure: 'cuda_oom',
+      fake_fail_at: 12,
+    });
+    const { jobId } = await cluster.submitRaw(config, OPERATOR);
+    await waitFor('the job to end', async () => {
+      const j = await cluster.slurm.job(jobId);
+      return j && !['PENDING', 'RUNNING', 'COMPLETING', 'CONFIGURING'].includes(j.state) ? true : undefined;
+    });
+    const status = await dispatchText(deps, slackUser(READER), 'train', `status ${jobId}`);
+    expect(status.data).toMatchObject({ jobId, state: 'FAILED', lastIteration: 11, watched: false });
+    expect((status.data as { findings: { kind: string }[] }).findings.map((f) => f.kind)).toEqual([
+      'cuda_oom',
+    ]);
+    expect(status.level).toBe('error');
+    const unknown = await dispatchText(deps, slackUser(READER), 'train', 'status 987654');
+    expect(unknown.level).toBe('error');
+    expect(unknown.text).toMatch(/Slurm does not know job 987654/);
+    const noLog = await dispatchText(deps, slackUser(READER), 'train', 'logs 987654');
+    expect(noLog.text).toMatch(/There is no log at .*neox-training-987654\.out/);
+  });
 });

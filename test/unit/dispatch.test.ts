@@ -63,7 +63,7 @@ describe('dispatch', () => {
     expect(r.level).toBe('error');
     expect(r.text).toMatch(/Unknown command "nope". Commands: \/train, \/ckpt/);
     const s = await dispatchText(deps, slackUser(), 'train', 'frobnicate');
-    expect(s.text).toMatch(/Unknown subcommand "frobnicate" for \/train. Try: list/);
+    expect(s.text).toMatch(/Unknown subcommand "frobnicate" for \/train. Try: .*list.*, help\./);
     expect(deps.audit.records.map((a) => a.outcome)).toEqual(['invalid', 'invalid']);
   });
 

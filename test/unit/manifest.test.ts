@@ -37,7 +37,7 @@ describe('manifest.yml', () => {
       description: c.summary,
       usage_hint: c.usageHint,
     }));
-    // When this fails after adding a subcommand: copy the command's summary and usageHint into manifest.yml.
+    // When this fails after changing a command's summary or usageHint: npx tsx scripts/manifest.ts
     expect(inManifest).toEqual(inRegistry);
     expect(m.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write']));
     // Slack would HTML-escape & < > in the text we tokenise and turn mentions into <@U…> ids.

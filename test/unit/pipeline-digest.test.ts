@@ -1,4 +1,4 @@
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,5 +125,73 @@ describe('digest over a generated log directory (scanned with the real one-comma
     expect(third.changed).toBe(1);
     const d = computeDigest(third.records, { since: g.since, until: g.until });
     expect(d.json.experiments['exp-alpha']).toMatchObject({ completed: 7, succeeded: 4, running: 0 });
+  });
+});
+
+describe('lines far from the end of a log are still found', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "digest we'ird $(touch pwned) "));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads the whole log when the last 8 KB cannot answer, and takes a hostile directory name literally', async () => {
+    const evalOutput = 'eval: task hellaswag batch 17 acc=0.291 acc_norm=0.318\n'.repeat(2000); // ~110 KB
+    const done = (code: number) =>
+      `Pipeline completed at Sat Nov 28 08:00:00 UTC 2026 with exit code ${code}\n`;
+    const logs: Record<string, string> = {
+      // Uploads, then a long evaluation: the repo is far from the end.
+      '9001': `Experiment: far\nCheckpoint: 1\nSuccessfully uploaded model to org/far-evaluated\n${evalOutput}${done(0)}`,
+      // A 429 early, then a different error at the end: still rate_limited (a 429 anywhere decides).
+      '9002': `Experiment: far\nCheckpoint: 2\nHfHubHTTPError: 429 Client Error: Too Many Requests\n${evalOutput}ValueError: boom\n${done(1)}`,
+      // A timeout at the end but a 429 earlier: rate_limited wins.
+      '9003': `Experiment: far\nCheckpoint: 3\nHfHubHTTPError: 429 Client Error\n${evalOutput}RequestTimeout: Your socket connection\n${done(1)}`,
+      // Still running: an upload early, a long conversion after.
+      '9004': `Experiment: far\nCheckpoint: 4\nSuccessfully uploaded neox to org/far-running\n${evalOutput}`,
+      // A long banner before the Experiment line: found past the first block.
+      '9006': `${'module load cuda/12.4 nccl/2.21 python/3.11 # banner\n'.repeat(300)}Experiment: banner\nCheckpoint: 6\nSuccessfully uploaded m to org/banner\n${done(0)}`,
+      // Failed with only a timeout: timeout.
+      '9005': `Experiment: far\nCheckpoint: 5\n${evalOutput}RequestTimeout: Your socket connection\n${done(1)}`,
+    };
+    const t = new Date('2026-11-28T08:00:00Z');
+    for (const [id, text] of Object.entries(logs)) {
+      const p = join(dir, `checkpoint_pipeline_${id}.out`);
+      await writeFile(p, text);
+      await utimes(p, t, t);
+    }
+    await mkdir(join(dir, 'checkpoint_pipeline'), { recursive: true }).catch(() => {});
+    const source = await localDigestSource(dir);
+    expect(source.dir).toBe(dir);
+    const report = await source.report({
+      since: new Date('2026-11-28T00:00:00Z'),
+      until: new Date('2026-11-29T00:00:00Z'),
+    });
+    expect(report.reply.data).toStrictEqual({
+      experiments: {
+        far: {
+          completed: 4,
+          succeeded: 1,
+          failed: 3,
+          running: 1,
+          successRate: 0.25,
+          failures: { rate_limited: 2, timeout: 1, other: 0 },
+        },
+        banner: {
+          completed: 1,
+          succeeded: 1,
+          failed: 0,
+          running: 0,
+          successRate: 1,
+          failures: { rate_limited: 0, timeout: 0, other: 0 },
+        },
+      },
+      uploadedRepos: ['org/banner', 'org/far-evaluated', 'org/far-running'],
+    });
+    // Only the lines that matter crossed over, never the 110 KB logs.
+    expect(report.sweep.bytesReturned).toBeLessThan(3000);
+    await expect(access(join(process.cwd(), 'pwned'))).rejects.toThrow();
+    await expect(access(join(dir, 'pwned'))).rejects.toThrow();
   });
 });

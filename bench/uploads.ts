@@ -1,0 +1,185 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipelineLogPath } from '../jobs/upload-checkpoint.js';
+import { parsePipelineLog } from '../src/pipeline/pipeline-log.js';
+import { createUploadEnv, FAKE_PIPELINE_SBATCH, type UploadEnv } from '../test/helpers/fake-hub-env.js';
+import { startTestbed } from '../test/testbed/testbed.js';
+
+// npm run bench -- uploads
+// 60 checkpoints over 6 experiments against a Hub that accepts LIMIT commits per WINDOW (time-compressed:
+// the real Hub's 5-minute windows become WINDOW_MS). Three strategies on the same fake Hub and real Slurm:
+//   queue          this project's BullMQ queue: commit budget, 429 → pause + retry (--no-singleton: the
+//                  budget does the pacing the per-experiment lock stood in for)
+//   parallelRetry  the tips document: every checkpoint submitted at once, the pipeline retrying 429s itself
+//                  (--max-retries 20 --retry-min-wait 120 --retry-max-wait 3600, scaled like the window)
+//   singleton      the tips document: sbatch --dependency=singleton per experiment, same retries
+// ideal = checkpoints ÷ (LIMIT / WINDOW). Ends with one RESULT line.
+
+const EXPERIMENTS = 6;
+const PER_EXPERIMENT = 10;
+const LIMIT = 15;
+const WINDOW_MS = 30_000;
+/** 5 min → WINDOW_MS: the tips document's retry waits scaled the same way. */
+const SCALE = WINDOW_MS / 300_000;
+const RETRY = { max: 20, minS: 120 * SCALE, maxS: 3600 * SCALE };
+
+interface Outcome {
+  readonly makespanS: number;
+  readonly failed: number;
+  readonly hub429: number;
+  readonly commits: number;
+}
+
+const experiments = Array.from({ length: EXPERIMENTS }, (_, i) => `bench-exp-${i + 1}`);
+const steps = Array.from({ length: PER_EXPERIMENT }, (_, i) => (i + 1) * 1000);
+
+async function prepare(env: UploadEnv): Promise<void> {
+  for (const e of experiments) await env.makeCheckpoints(e, steps, 4096);
+}
+
+async function logOutcomes(env: UploadEnv): Promise<{ failed: number; succeeded: number }> {
+  const dir = join(env.logsDir, 'checkpoint_pipeline');
+  let failed = 0;
+  let succeeded = 0;
+  for (const f of await readdir(dir)) {
+    const run = parsePipelineLog(await readFile(join(dir, f), 'utf8'));
+    if (run.outcome === 'succeeded') succeeded++;
+    else failed++;
+  }
+  return { failed, succeeded };
+}
+
+async function runQueue(env: UploadEnv): Promise<Outcome> {
+  const t0 = Date.now();
+  for (const experiment of experiments) {
+    await env.service.enqueue({
+      steps,
+      template: {
+        experiment,
+        org: 'bench-org',
+        skipNeoxUpload: true,
+        uploadNeoxOnly: false,
+        eval: false,
+        // The budget paces the Hub; a per-experiment lock would only cap throughput at 6 runs at a time.
+        singleton: false,
+        maxRetries: RETRY.max,
+        retryMinWaitS: RETRY.minS,
+        retryMaxWaitS: RETRY.maxS,
+        batchId: 'bench',
+        requestedBy: 'bench',
+      },
+    });
+  }
+  await env.startWorker();
+  await env.drained(1_800_000);
+  const makespanS = (Date.now() - t0) / 1000;
+  const counts = await env.service.queue.getJobCounts('completed', 'failed');
+  const s = env.hub.stats();
+  return { makespanS, failed: counts.failed ?? 0, hub429: s.rejected, commits: s.commits };
+}
+
+/** The tips document's batch_submit_checkpoints.sh: one sbatch per checkpoint, retries inside the run. */
+async function runBatchScript(env: UploadEnv, singleton: boolean): Promise<Outcome> {
+  const t0 = Date.now();
+  const ids: string[] = [];
+  for (const experiment of experiments) {
+    for (const step of steps) {
+      const r = await env.slurm.submit({
+        script: FAKE_PIPELINE_SBATCH,
+        args: [
+          experiment,
+          String(step),
+          '--skip-eval',
+          'bench-org',
+          '--max-retries',
+          String(RETRY.max),
+          '--retry-min-wait',
+          String(RETRY.minS),
+          '--retry-max-wait',
+          String(RETRY.maxS),
+        ],
+        jobName: singleton ? `convert_${experiment}` : `convert_${experiment}_${step}`,
+        ...(singleton ? { dependency: 'singleton' as const } : {}),
+        export: {
+          ...env.pipelineEnv,
+          CHECKPOINTS_BASE_DIR: env.checkpointsBaseDir,
+          SKIP_NEOX_UPLOAD: '1',
+        },
+        output: pipelineLogPath(env.logsDir, '%j'),
+      });
+      ids.push(r.jobId);
+    }
+  }
+  for (;;) {
+    const live = await env.cluster.states(ids);
+    if (live.size === 0) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const makespanS = (Date.now() - t0) / 1000;
+  const { failed } = await logOutcomes(env);
+  const s = env.hub.stats();
+  return { makespanS, failed, hub429: s.rejected, commits: s.commits };
+}
+
+async function strategy(
+  tb: Awaited<ReturnType<typeof startTestbed>>,
+  name: string,
+  run: (env: UploadEnv) => Promise<Outcome>,
+): Promise<Outcome> {
+  const env = await createUploadEnv(tb.info, {
+    hub: { limit: LIMIT, windowMs: WINDOW_MS },
+    settings: {
+      concurrency: LIMIT,
+      budget: { limit: LIMIT, windowMs: WINDOW_MS, marginMs: Number(process.env.BENCH_MARGIN_MS ?? 1_000) },
+      pollMs: 250,
+      lockRecheckMs: 2_000,
+      jitterMs: 100,
+    },
+    workMs: 200,
+  });
+  try {
+    await prepare(env);
+    const o = await run(env);
+    console.error(`[uploads] ${name}: ${JSON.stringify(o)}`);
+    return o;
+  } finally {
+    await env.close();
+  }
+}
+
+export default async function main(): Promise<void> {
+  const tb = await startTestbed({ ssh: false });
+  try {
+    const checkpoints = EXPERIMENTS * PER_EXPERIMENT;
+    const idealS = checkpoints / (LIMIT / (WINDOW_MS / 1000));
+    const only = process.env.BENCH_ONLY;
+    const queue = await strategy(tb, 'queue', runQueue);
+    const parallelRetry =
+      only === 'queue' ? null : await strategy(tb, 'parallelRetry', (env) => runBatchScript(env, false));
+    const singleton =
+      only === 'queue' ? null : await strategy(tb, 'singleton', (env) => runBatchScript(env, true));
+    const ratio = (o: Outcome) => Number((o.makespanS / idealS).toFixed(3));
+    const base = (o: Outcome | null) =>
+      o
+        ? {
+            makespanOverIdeal: ratio(o),
+            failed: o.failed,
+            hub429: o.hub429,
+            makespanS: Number(o.makespanS.toFixed(1)),
+          }
+        : null;
+    console.log(
+      `RESULT ${JSON.stringify({
+        checkpoints,
+        idealS,
+        makespanS: Number(queue.makespanS.toFixed(1)),
+        makespanOverIdeal: ratio(queue),
+        failed: queue.failed,
+        hub429: queue.hub429,
+        baselines: { parallelRetry: base(parallelRetry), singleton: base(singleton) },
+      })}`,
+    );
+  } finally {
+    await tb.stop();
+  }
+}
