@@ -88,7 +88,9 @@ export const Config = z.object({
           .map((x) => x.trim())
           .filter((x) => x !== ''),
       )
-      .pipe(z.array(z.string().regex(/^[a-z_][a-z0-9._-]{0,31}$/, 'must be unix user names, comma-separated'))),
+      .pipe(
+        z.array(z.string().regex(/^[a-z_][a-z0-9._-]{0,31}$/, 'must be unix user names, comma-separated')),
+      ),
   ),
   DIGEST_CHANNEL: opt(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD')),
   DIGEST_CRON: withDefault(cronExpr, '0 9 * * *'),

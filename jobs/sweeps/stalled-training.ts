@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import type { QueueEntry } from '../../commands/services.js';
 import type { Transport } from '../../src/cluster/transport.js';
 import type { Reply } from '../../src/reply.js';
 import type { Sweep } from './sweep.js';
@@ -11,7 +10,8 @@ import type { Sweep } from './sweep.js';
  */
 export function stalledTrainingSweep(deps: {
   readonly transport: Transport;
-  readonly running: () => Promise<readonly QueueEntry[]>;
+  /** Slurm job ids of the training jobs running now (one squeue for all). */
+  readonly running: () => Promise<readonly string[]>;
   /** `<LOGS_DIR>/training` holding `neox-training-<jobid>.out`. */
   readonly logDir: string;
   readonly redis: Redis;
@@ -28,7 +28,7 @@ export function stalledTrainingSweep(deps: {
     name: 'stalled-training',
     expression: deps.expression ?? '*/10 * * * *',
     async run(now: Date): Promise<Reply | null> {
-      const jobs = (await deps.running()).filter((j) => j.state === 'RUNNING');
+      const jobs = await deps.running();
       if (jobs.length === 0) return null;
       const r = await deps.transport.run(
         ['find', deps.logDir, '-maxdepth', '1', '-name', 'neox-training-*.out', '-printf', '%f %T@\\n'],
@@ -40,14 +40,14 @@ export function stalledTrainingSweep(deps: {
         if (m) mtimes.set(m[1] as string, Number(m[2]) * 1000);
       }
       const stale: { jobId: string; minutes: number; handed: boolean }[] = [];
-      for (const j of jobs) {
-        const t = mtimes.get(j.jobId);
+      for (const jobId of jobs) {
+        const t = mtimes.get(jobId);
         if (t === undefined) continue;
         const minutes = Math.floor((now.getTime() - t) / 60_000);
         if (minutes < staleMin) continue;
-        if (deps.isWatched && (await deps.isWatched(j.jobId))) continue;
+        if (deps.isWatched && (await deps.isWatched(jobId))) continue;
         const claimed = await deps.redis.set(
-          `${deps.keyPrefix}sweep-stalled:${j.jobId}`,
+          `${deps.keyPrefix}sweep-stalled:${jobId}`,
           '1',
           'EX',
           7 * 86_400,
@@ -56,10 +56,10 @@ export function stalledTrainingSweep(deps: {
         if (claimed !== 'OK') continue;
         let handed = false;
         if (deps.handOff) {
-          await deps.handOff(j.jobId, `${deps.logDir}/neox-training-${j.jobId}.out`);
+          await deps.handOff(jobId, `${deps.logDir}/neox-training-${jobId}.out`);
           handed = true;
         }
-        stale.push({ jobId: j.jobId, minutes, handed });
+        stale.push({ jobId, minutes, handed });
       }
       if (stale.length === 0) return null;
       return {

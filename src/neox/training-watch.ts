@@ -159,6 +159,22 @@ async function readNew(deps: WatchStepDeps, d: WatchData, toEnd: boolean): Promi
     const fin = toEnd && r.bytes < opts.maxReadBytes ? scanner.flush() : { findings: [] };
     d.scan = scanner.state;
     await announce(deps, d, [...upd.findings, ...settled.findings, ...fin.findings]);
+    const transient = d.scan.findings.find((f) => f.action === 'transient');
+    if (
+      transient &&
+      !d.reported.resumed &&
+      upd.iterations.length > 0 &&
+      (d.scan.lastIterationLine ?? 0) > transient.line
+    ) {
+      d.reported.resumed = true;
+      d.outbox.push(
+        noticeMessage(
+          d,
+          `iterations resumed after the ${transient.kind}: now at iteration ${d.scan.lastIteration}.`,
+          'resumed',
+        ),
+      );
+    }
     if (r.checkpoint && d.reported.checkpoint === null) {
       d.reported.checkpoint = r.checkpoint;
       if (d.reported.report50) d.outbox.push(checkpointMessage(d));

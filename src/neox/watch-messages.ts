@@ -148,7 +148,7 @@ export function findingMessage(d: WatchData, f: Finding, fix: FixSuggestion | nu
         ...base,
         level: 'warn',
         title: `Job ${d.req.jobId}: ${f.kind} (often transient)`,
-        text: `${what} The bot keeps watching: it reports if iterations resume, if the job restarts, or when it leaves the queue.`,
+        text: `${what} The bot keeps watching: it says so if iterations resume, and reports the final state and log tail when the job leaves the queue.`,
       };
     default:
       return { ...base, level: 'info', title: `Job ${d.req.jobId}: ${f.kind}`, text: what };

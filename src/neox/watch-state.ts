@@ -26,6 +26,8 @@ export interface WatchReported {
   report50: boolean;
   checkpoint: string | null;
   findings: FailureKind[];
+  /** Iterations came back after a transient failure (said once). */
+  resumed: boolean;
   final: boolean;
 }
 
@@ -65,6 +67,7 @@ export function createWatchData(req: WatchRequest): WatchData {
       report50: false,
       checkpoint: null,
       findings: [],
+      resumed: false,
       final: false,
     },
     outbox: [],

@@ -1,9 +1,10 @@
-import type { Messenger, SlurmQueueReader } from '../../commands/services.js';
+import type { Messenger } from '../../commands/services.js';
 import { DIGEST_QUEUE, enqueueDigest, type PostDigestData, startDigestWorker } from '../../jobs/post-digest.js';
 import { failedUploadsSweep } from '../../jobs/sweeps/failed-uploads.js';
 import { stalledTrainingSweep } from '../../jobs/sweeps/stalled-training.js';
 import { enqueueSweep, SWEEPS_QUEUE, type Sweep, type SweepJobData, startSweepWorker } from '../../jobs/sweeps/sweep.js';
 import { uploadPauseSweep } from '../../jobs/sweeps/upload-pause.js';
+import type { SlurmClient } from '../cluster/slurm.js';
 import type { Transport } from '../cluster/transport.js';
 import type { Config } from '../config.js';
 import { type CronSchedule, type Scheduler, startScheduler } from '../cron.js';
@@ -35,7 +36,7 @@ export interface DigestRuntime {
 export function createDigestRuntime(deps: {
   readonly factory: QueueFactory;
   readonly transport: Transport;
-  readonly slurm: SlurmQueueReader;
+  readonly slurm: Pick<SlurmClient, 'queueSummary'>;
   readonly config: Pick<Config, 'LOGS_DIR' | 'DIGEST_CHANNEL' | 'DIGEST_CRON' | 'TZ'>;
   readonly log: ScheduleLogger;
   readonly train?: TrainServices;
@@ -65,7 +66,8 @@ export function createDigestRuntime(deps: {
         }),
         stalledTrainingSweep({
           transport: deps.transport,
-          running: () => deps.slurm.queueSummary(),
+          running: async () =>
+            (await deps.slurm.queueSummary()).jobs.filter((j) => j.state === 'RUNNING').map((j) => j.id),
           logDir: `${logs}/training`,
           redis: lazyRedis(),
           keyPrefix: factory.keyPrefix(SWEEPS_QUEUE),
@@ -122,7 +124,7 @@ export function startDigestSchedules(opts: DigestSchedulesOptions): { close(): P
     );
     return { close: async () => {} };
   }
-  const workers: RunningWorker<never, unknown>[] = [];
+  const workers: Pick<RunningWorker, 'close'>[] = [];
   workers.push(startDigestWorker(opts.factory, { source: opts.source, messenger: opts.messenger, channel, log: opts.log }));
   const digestQueue = opts.factory.queue<PostDigestData>(DIGEST_QUEUE);
   const schedules: CronSchedule[] = [

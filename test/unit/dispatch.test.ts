@@ -87,6 +87,16 @@ describe('dispatch', () => {
     expect(cli.text).toMatch(/unix user alice is not in CLI_OPERATORS/);
     expect(transport.calls).toEqual([]);
 
+    const cliDeps = commandDeps({
+      transport,
+      registry: new Registry([touch]),
+      env: { CLI_OPERATORS: 'alice' },
+    });
+    const cliOk = await dispatchWords(cliDeps, cliUser('alice'), 'probe', ['touch', 'exp0', '--dir', dir]);
+    expect(cliOk.text).toBe('touched exp0');
+    expect(cliDeps.audit.records[0]).toMatchObject({ user: 'unix:alice', source: 'cli', outcome: 'ok' });
+    transport.calls.length = 0;
+
     const ok = await dispatchText(deps, slackUser('U0BOSS'), 'probe', `touch exp1 --dir ${dir}`);
     expect(ok.text).toBe('touched exp1');
     expect(transport.calls).toEqual([['touch', join(dir, 'exp1')]]);
