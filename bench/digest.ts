@@ -206,7 +206,10 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < REPS; rep++) {
       grepCpu.push(await cpuOf('sh -c "$0" grep "$1"', [grepScript, dir]));
       const remote = await cpuOf('sh -c "$0" pipeline-scan "$1" 2', [buildScanScript(), dir]);
-      const factory = new QueueFactory({ redisUrl: tb.info.redis.url, prefix: `bench${randomUUID().slice(0, 8)}` });
+      const factory = new QueueFactory({
+        redisUrl: tb.info.redis.url,
+        prefix: `bench${randomUUID().slice(0, 8)}`,
+      });
       factories.push(factory);
       const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
       const scanner = new LogScanner({ transport, store, timeoutMs: 600_000 });

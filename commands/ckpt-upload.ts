@@ -188,7 +188,7 @@ export const ckptUpload = defineSubcommand({
     ctx.audit.note('queued', result.added.length);
 
     let thread: string | null = null;
-    if (result.added.length > 0 && uploads.batches && ctx.channel) {
+    if (result.added.length > 0 && uploads.batches?.ready && ctx.channel) {
       const posted = await uploads.batches.start({
         batchId,
         channel: ctx.channel,

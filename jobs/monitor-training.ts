@@ -59,6 +59,22 @@ export interface WatchResult {
 
 const never = () => new Promise<never>(() => {});
 
+/** What must survive a restart; the poll counter alone does not. */
+function signature(d: WatchData): string {
+  return [
+    d.offset,
+    d.inode,
+    d.slurmState,
+    d.missing,
+    d.outbox.length,
+    d.done,
+    d.threadTs,
+    d.scan.findings.length,
+    d.scan.partial.length,
+    JSON.stringify(d.reported),
+  ].join('|');
+}
+
 export class TrainingMonitor {
   readonly ticker: SqueueTicker<JobSnapshot>;
   readonly reader: LogReadBatcher;
@@ -151,6 +167,7 @@ export class TrainingMonitor {
     };
     // A resumed job may hold messages decided before the restart but not yet posted.
     await this.deliver(job, data, shutdown);
+    let saved = signature(data);
     while (!data.done) {
       if (shutdown.aborted) return never();
       let snap: JobSnapshot | null;
@@ -170,7 +187,19 @@ export class TrainingMonitor {
       this.stats.steps += 1;
       this.stats.bytesRead += data.bytesRead - before;
       if (shutdown.aborted) return never();
-      await job.updateData(data);
+      // A quiet poll (no new bytes, nothing to say) is not worth a Redis write per watch.
+      const now = signature(data);
+      if (now !== saved) {
+        await job.updateData(data);
+        saved = now;
+      }
+      await this.deliver(job, data, shutdown);
+      saved = signature(data);
+    }
+    // The final message must go out even if Slack was down when the job ended.
+    while (data.outbox.length > 0) {
+      await new Promise((r) => setTimeout(r, this.deps.pollMs));
+      if (shutdown.aborted) return never();
       await this.deliver(job, data, shutdown);
     }
     return {

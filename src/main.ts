@@ -12,7 +12,7 @@ import { type Config, ConfigError, loadConfig, missingSlackSettings } from './co
 import { limitedTransport } from './limited-transport.js';
 import { createLogger, type Logger } from './logger.js';
 import { createTrainRuntime, type TrainRuntime } from './neox/train-runtime.js';
-import { localDigestSource } from './pipeline/digest-service.js';
+import { createDigestRuntime, type DigestRuntime } from './pipeline/digest-runtime.js';
 import { QueueFactory } from './queue/queue-factory.js';
 import { createSlackBot } from './slack/slack-bot.js';
 
@@ -26,6 +26,8 @@ export interface Runtime {
   readonly services: Omit<Services, 'messenger'>;
   /** The training watch; main() starts it once the Slack messenger exists. */
   readonly train: TrainRuntime;
+  /** The digest: cluster log source for commands; cron schedules once the Slack messenger exists. */
+  readonly digest: DigestRuntime;
   /** Close in reverse order of creation. */
   close(): Promise<void>;
 }
@@ -81,15 +83,29 @@ export async function buildRuntime(
   closers.push(() => train.close());
   // ── /ckpt uploads (H-E): build queue producers here (push their close onto `closers`) ──
   // ── digest (H-F) ──
-  const digest = { local: (dir: string) => localDigestSource(dir) };
+  const digest = createDigestRuntime({
+    factory: queues,
+    transport,
+    slurm,
+    config,
+    log: log.child({ component: 'digest' }),
+    train: train.services,
+  });
+  closers.push(() => digest.close());
 
-  const services: Omit<Services, 'messenger'> = { transport, slurm, digest, train: train.services };
+  const services: Omit<Services, 'messenger'> = {
+    transport,
+    slurm,
+    digest: digest.services,
+    train: train.services,
+  };
   return {
     config,
     log,
     audit,
     services,
     train,
+    digest,
     async close() {
       for (const c of closers.reverse()) {
         await c().catch((err: unknown) => log.warn({ err }, 'error while shutting down'));
@@ -142,6 +158,7 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
   });
   // ── background work (H-D monitors, H-E upload workers, H-F cron) starts here, given bot.messenger ──
   runtime.train.start(bot.messenger);
+  runtime.digest.start(bot.messenger);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -51,9 +51,11 @@ const READ_SCRIPT = oneLine([
   'head -c "$max" -- "$f"',
 ]);
 
-// $1 save, $2 load, $3 iteration (each may be empty), then data prefixes. One line per fact.
+// $1 save, $2 load, $3 iteration, $4 the training log dir (each may be empty), then data prefixes.
+// One line per fact.
 const CHECK_SCRIPT = oneLine([
-  'save=$1; load=$2; iter=$3; shift 3;',
+  'save=$1; load=$2; iter=$3; logs=$4; shift 4;',
+  'if [ -n "$logs" ] && [ ! -d "$logs" ]; then echo "logs missing"; fi;',
   'if [ -n "$save" ]; then',
   '  if [ ! -e "$save" ]; then echo "save missing";',
   '  elif [ ! -d "$save" ]; then echo "save notdir";',
@@ -102,7 +104,12 @@ function absolutise(p: string, neoxDir: string, what: string, notes: string[]): 
 
 export async function preflight(
   transport: Transport,
-  input: { readonly config: string; readonly neoxDir: string },
+  input: {
+    readonly config: string;
+    readonly neoxDir: string;
+    /** `<LOGS_DIR>/training`: Slurm cannot start the job's log without it. */
+    readonly logDir?: string;
+  },
 ): Promise<PreflightResult> {
   const problems: string[] = [];
   const warnings: PreflightWarning[] = [];
@@ -200,7 +207,8 @@ export async function preflight(
   if (data.length === 0) problems.push('The config names no data (`data-path` or `train-data-paths`).');
 
   const iter = cfg.load !== null && cfg.iteration !== null ? String(cfg.iteration) : '';
-  const check = await transport.run(['sh', '-c', CHECK_SCRIPT, 'sh', save, load, iter, ...data], {
+  const logDir = input.logDir ?? '';
+  const check = await transport.run(['sh', '-c', CHECK_SCRIPT, 'sh', save, load, iter, logDir, ...data], {
     maxOutputBytes: 4 * 1024 * 1024,
   });
   if (check.exitCode !== 0) {
@@ -223,6 +231,10 @@ export async function preflight(
       if (rest === 'notdir') problems.push(`\`save\` \`${save}\` exists but is not a directory.`);
       if (rest === 'notwritable')
         problems.push(`\`save\` directory \`${save}\` is not writable by the training job's user.`);
+    } else if (tag === 'logs' && rest === 'missing') {
+      problems.push(
+        `The training log directory \`${logDir}\` does not exist: Slurm could not write the job's log. Create it or fix LOGS_DIR.`,
+      );
     } else if (tag === 'load' && rest === 'missing') {
       problems.push(`\`load\` directory \`${load}\` does not exist.`);
     } else if (tag === 'step' && /^\d+$/.test(rest)) {

@@ -65,7 +65,11 @@ export async function submitTraining(
   deps: SubmitTrainingDeps,
   input: SubmitTrainingInput,
 ): Promise<SubmitTrainingResult> {
-  const pf = await preflight(deps.transport, { config: input.config, neoxDir: deps.neoxDir });
+  const pf = await preflight(deps.transport, {
+    config: input.config,
+    neoxDir: deps.neoxDir,
+    logDir: posix.join(deps.logsDir, 'training'),
+  });
   if (pf.problems.length > 0) return { kind: 'blocked', preflight: pf };
   if (pf.warnings.length > 0 && !input.acceptWarnings) return { kind: 'needs-confirmation', preflight: pf };
   const jobName = input.name ?? jobNameFor(pf.configPath);

@@ -1,8 +1,19 @@
 import type { Messenger } from '../../commands/services.js';
-import { DIGEST_QUEUE, enqueueDigest, type PostDigestData, startDigestWorker } from '../../jobs/post-digest.js';
+import {
+  DIGEST_QUEUE,
+  enqueueDigest,
+  type PostDigestData,
+  startDigestWorker,
+} from '../../jobs/post-digest.js';
 import { failedUploadsSweep } from '../../jobs/sweeps/failed-uploads.js';
 import { stalledTrainingSweep } from '../../jobs/sweeps/stalled-training.js';
-import { enqueueSweep, SWEEPS_QUEUE, type Sweep, type SweepJobData, startSweepWorker } from '../../jobs/sweeps/sweep.js';
+import {
+  enqueueSweep,
+  SWEEPS_QUEUE,
+  type Sweep,
+  type SweepJobData,
+  startSweepWorker,
+} from '../../jobs/sweeps/sweep.js';
 import { uploadPauseSweep } from '../../jobs/sweeps/upload-pause.js';
 import type { SlurmClient } from '../cluster/slurm.js';
 import type { Transport } from '../cluster/transport.js';
@@ -13,7 +24,7 @@ import type { QueueFactory, RunningWorker } from '../queue/queue-factory.js';
 import { UPLOAD_QUEUE } from '../queue/upload-job.js';
 import { DEFAULT_UPLOAD_SETTINGS } from '../queue/upload-settings.js';
 import { uploadGate } from '../queue/upload-worker.js';
-import { DigestSource, type DigestServices, localDigestSource } from './digest-service.js';
+import { type DigestServices, DigestSource, localDigestSource } from './digest-service.js';
 import { LogScanner } from './log-scanner.js';
 import { RedisScanStore } from './scan-store.js';
 
@@ -49,7 +60,10 @@ export function createDigestRuntime(deps: {
   };
   const logs = config.LOGS_DIR.replace(/\/+$/, '');
   const store = new RedisScanStore({ redis: lazyRedis, prefix: factory.prefix });
-  const cluster = new DigestSource(`${logs}/checkpoint_pipeline`, new LogScanner({ transport: deps.transport, store }));
+  const cluster = new DigestSource(
+    `${logs}/checkpoint_pipeline`,
+    new LogScanner({ transport: deps.transport, store }),
+  );
   let running: { close(): Promise<void> } | null = null;
   return {
     services: { cluster, local: localDigestSource },
@@ -125,7 +139,14 @@ export function startDigestSchedules(opts: DigestSchedulesOptions): { close(): P
     return { close: async () => {} };
   }
   const workers: Pick<RunningWorker, 'close'>[] = [];
-  workers.push(startDigestWorker(opts.factory, { source: opts.source, messenger: opts.messenger, channel, log: opts.log }));
+  workers.push(
+    startDigestWorker(opts.factory, {
+      source: opts.source,
+      messenger: opts.messenger,
+      channel,
+      log: opts.log,
+    }),
+  );
   const digestQueue = opts.factory.queue<PostDigestData>(DIGEST_QUEUE);
   const schedules: CronSchedule[] = [
     {
@@ -142,7 +163,11 @@ export function startDigestSchedules(opts: DigestSchedulesOptions): { close(): P
     workers.push(startSweepWorker(opts.factory, { sweeps, messenger: opts.messenger, channel }));
     const sweepQueue = opts.factory.queue<SweepJobData>(SWEEPS_QUEUE);
     for (const s of sweeps) {
-      schedules.push({ name: s.name, expression: s.expression, tick: (at) => enqueueSweep(sweepQueue, s.name, at) });
+      schedules.push({
+        name: s.name,
+        expression: s.expression,
+        tick: (at) => enqueueSweep(sweepQueue, s.name, at),
+      });
     }
   }
   const scheduler: Scheduler = startScheduler(schedules, { timezone: opts.config.TZ, log: opts.log });

@@ -4,8 +4,8 @@
 //
 //   F\t<name>\t<size>\t<mtime>   a new or changed log                          (before any section)
 //   D\t<name>                    a log we knew that is gone                    (before any section)
-//   @@T  then H\t<name>\t<line>  Experiment / Checkpoint lines from the first 4 KB
-//             T\t<name>\t<line>  from the last 4 KB: completion, upload, 429/timeout and error lines
+//   @@T  then H\t<jobid>\t<line> Experiment / Checkpoint lines from the first 4 KB
+//             T\t<jobid>\t<line> from the last 4 KB: completion, upload, 429/timeout and error lines
 //             X\t<name>          a log that is read whole (below)
 //   @@C  then `name:line`        from the WHOLE of the X logs: upload, 429 and RequestTimeout lines
 //                                (and Experiment/Checkpoint for the rare log whose first 4 KB lacks them)
@@ -54,7 +54,8 @@ function shQuote(s: string): string {
 
 const eArgs = (ps: readonly string[]) => ps.map((p) => `-e ${shQuote(p)}`).join(' ');
 const XARGS = "xargs -d '\\n'";
-const T_LINE = `printf "T\\t%s\\t%s\\n",n,substr($0,1,${MAX_LINE})`;
+// T and H records carry the job id, not the whole name: 50,000 lines a sweep, every byte counts.
+const T_LINE = `printf "T\\t%s\\t%s\\n",i,substr($0,1,${MAX_LINE})`;
 
 export function buildScanScript(): string {
   const parts = [
@@ -81,7 +82,7 @@ export function buildScanScript(): string {
     'echo @@T',
     // First and last block of every changed log in one stream (a marker header between them); grep -F thins
     // it before awk sees it, because awk's per-line work is the slow part.
-    `{ ${XARGS} head -v -c ${HEAD_BYTES} < "$t.c"; printf '\\n==> @@tail <==\\n'; ${XARGS} tail -v -c ${TAIL_BYTES} < "$t.c"; } | grep -a -F ${eArgs(['==> ', ...HEAD_PATTERNS, 'Pipeline completed at', ...UPLOAD_PATTERNS, ...CAUSE_PATTERNS, ...ERRORISH])} | awk -v fl="$t.f" -v fh="$t.h" '/^==> .* <==$/{n=substr($0,5,length($0)-8); if(n=="@@tail"){tl=1; next} if(tl) seen[n]=1; next} !tl {e=index($0,"Experiment:")>0; if(e) ex[n]=1; if(e || index($0,"Checkpoint:")>0 || index($0,"Processing checkpoint")>0) printf "H\\t%s\\t%s\\n",n,substr($0,1,${MAX_LINE}); next} index($0,"Pipeline completed at")>0 && $0 ~ /with exit code -?[0-9]+/ {${T_LINE}; ok[n]=($0 ~ /with exit code 0[^0-9]*$/); next} index($0,"Successfully uploaded")>0 {${T_LINE}; up[n]=1; next} {${T_LINE}; if(index($0,"429")>0 && (index($0,"HfHubHTTPError")>0 || index($0,"429 Client Error")>0)) r429[n]=1} END{for(x in seen) {if(!(x in ex)) print x > fh; if(!(x in ok) || (ok[x] && !(x in up)) || (!ok[x] && !(x in r429))) {print x > fl; printf "X\\t%s\\n",x}}}'`,
+    `{ ${XARGS} head -v -c ${HEAD_BYTES} < "$t.c"; printf '\\n==> @@tail <==\\n'; ${XARGS} tail -v -c ${TAIL_BYTES} < "$t.c"; } | grep -a -F ${eArgs(['==> ', ...HEAD_PATTERNS, 'Pipeline completed at', ...UPLOAD_PATTERNS, ...CAUSE_PATTERNS, ...ERRORISH])} | awk -v fl="$t.f" -v fh="$t.h" '/^==> .* <==$/{n=substr($0,5,length($0)-8); if(n=="@@tail"){tl=1; next} i=n; sub(/^checkpoint_pipeline_/,"",i); sub(/\\.out$/,"",i); if(tl) seen[n]=1; next} !tl {e=index($0,"Experiment:")>0; if(e) ex[n]=1; if(e || index($0,"Checkpoint:")>0 || index($0,"Processing checkpoint")>0) printf "H\\t%s\\t%s\\n",i,substr($0,1,${MAX_LINE}); next} index($0,"Pipeline completed at")>0 && $0 ~ /with exit code -?[0-9]+/ {${T_LINE}; ok[n]=($0 ~ /with exit code 0[^0-9]*$/); next} index($0,"Successfully uploaded")>0 {${T_LINE}; up[n]=1; next} {${T_LINE}; if(index($0,"429")>0 && (index($0,"HfHubHTTPError")>0 || index($0,"429 Client Error")>0)) r429[n]=1} END{for(x in seen) {if(!(x in ex)) print x > fh; if(!(x in ok) || (ok[x] && !(x in up)) || (!ok[x] && !(x in r429))) {print x > fl; printf "X\\t%s\\n",x}}}'`,
     'echo @@C',
     // Rare: no Experiment line in the first block (a long banner): look further, stopping at two matches.
     `[ -s "$t.h" ] && ${XARGS} grep -a -H -m 2 -F ${eArgs(HEAD_PATTERNS)} < "$t.h"`,
@@ -152,9 +153,9 @@ export function parseScanOutput(stdout: string): ScanOutput {
         if (!Number.isFinite(n) || mtime === undefined || !/^\d+(\.\d+)?$/.test(mtime)) continue;
         files.set(name, { name, size: n, mtime, head: [], mid: [], tail: [], whole: false });
       } else if (kind === 'T' && t2 > 0) {
-        add(rec.slice(2, t2), 'tail', rec.slice(t2 + 1));
+        add(`checkpoint_pipeline_${rec.slice(2, t2)}.out`, 'tail', rec.slice(t2 + 1));
       } else if (kind === 'H' && t2 > 0) {
-        add(rec.slice(2, t2), 'head', rec.slice(t2 + 1));
+        add(`checkpoint_pipeline_${rec.slice(2, t2)}.out`, 'head', rec.slice(t2 + 1));
       } else if (kind === 'X') {
         const f = files.get(rec.slice(2));
         if (f) f.whole = true;

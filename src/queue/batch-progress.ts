@@ -25,16 +25,30 @@ const TERMINAL = new Set(['uploaded', 'failed']);
 export class BatchThreads implements UploadProgress {
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
+  private messenger: Messenger | null;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: string,
-    private readonly messenger: Messenger,
+    messenger: Messenger | null,
     private readonly minEditIntervalMs = 3_000,
     private readonly onError: (err: unknown) => void = () => {},
-  ) {}
+  ) {
+    this.messenger = messenger;
+  }
+
+  /** The messenger exists only once the Slack bot is built (src/main.ts attaches it then). */
+  attach(messenger: Messenger): void {
+    this.messenger = messenger;
+  }
+
+  get ready(): boolean {
+    return this.messenger !== null;
+  }
 
   /** Post the batch's message; returns where it went. */
   async start(b: BatchStart): Promise<{ channel: string; ts: string }> {
+    if (!this.messenger) throw new Error('no messenger attached: progress threads need the Slack bot');
     const states: Record<string, string> = {};
     for (const s of b.steps)
       states[String(s)] = JSON.stringify({ state: 'queued', detail: '' } satisfies StepState);
@@ -55,7 +69,7 @@ export class BatchThreads implements UploadProgress {
     const step = /@(\d+)$/.exec(jobId)?.[1];
     if (!step) return;
     const key = this.key(batchId);
-    if (!(await this.redis.exists(`${key}:meta`))) return; // a batch without a thread (CLI)
+    if (!this.messenger || !(await this.redis.exists(`${key}:meta`))) return; // a batch without a thread (CLI)
     await this.redis.hset(`${key}:steps`, step, JSON.stringify(toStepState(event)));
     this.scheduleEdit(batchId);
   }
@@ -80,6 +94,8 @@ export class BatchThreads implements UploadProgress {
   }
 
   private async edit(batchId: string): Promise<void> {
+    const messenger = this.messenger;
+    if (!messenger) return;
     const key = this.key(batchId);
     const [meta, states] = await Promise.all([
       this.redis.hgetall(`${key}:meta`),
@@ -95,13 +111,13 @@ export class BatchThreads implements UploadProgress {
       },
       states,
     );
-    if (this.messenger.update) await this.messenger.update({ channel: meta.channel, ts: meta.ts }, reply);
+    if (messenger.update) await messenger.update({ channel: meta.channel, ts: meta.ts }, reply);
     const parsed = Object.values(states).map(parseStep);
     const done = parsed.length > 0 && parsed.every((s) => TERMINAL.has(s.state));
     // Exactly one closing message per batch, whichever replica sees the end first.
     if (done && (await this.redis.set(`${key}:closed`, '1', 'EX', 30 * 24 * 3600, 'NX')) === 'OK') {
       const ok = parsed.filter((s) => s.state === 'uploaded').length;
-      await this.messenger.post(
+      await messenger.post(
         { channel: meta.channel, threadTs: meta.ts },
         {
           level: ok === parsed.length ? 'ok' : 'warn',

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   type ConnectionOptions,
   type Job,
@@ -91,6 +92,8 @@ export class QueueFactory {
   ): RunningWorker<D, R> {
     this.assertOpen();
     const shutdown = new AbortController();
+    // Every job waiting on a pipeline listens to it: many listeners is normal, not a leak.
+    setMaxListeners(0, shutdown.signal);
     const w = new Worker<D, R>(name, (job, token) => processor(job, token, shutdown.signal), {
       ...settings,
       connection: this.redis('blocking') as ConnectionOptions,

@@ -15,9 +15,10 @@ import {
 } from '../../jobs/post-digest.js';
 import { SshTransport } from '../../src/cluster/ssh-transport.js';
 import { type Scheduler, startScheduler } from '../../src/cron.js';
+import { startDigestSchedules } from '../../src/pipeline/digest-runtime.js';
 import { type DigestServices, DigestSource, localDigestSource } from '../../src/pipeline/digest-service.js';
 import { LogScanner } from '../../src/pipeline/log-scanner.js';
-import { RedisScanStore } from '../../src/pipeline/scan-store.js';
+import { MemoryScanStore, RedisScanStore } from '../../src/pipeline/scan-store.js';
 import { QueueFactory } from '../../src/queue/queue-factory.js';
 import type { Reply } from '../../src/reply.js';
 import {
@@ -182,6 +183,45 @@ describe('the daily digest job', () => {
     expect(post?.target.channel).toBe('C0DIGEST');
     expect(post?.reply.title).toMatch(/Checkpoint upload digest/);
     expect(post?.reply.chart).toBeDefined();
+  });
+
+  it('the runtime schedules from DIGEST_CRON in TZ: two replicas, one post; no channel, no schedule', async () => {
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const messenger = new RecordingMessenger();
+    const warnings: string[] = [];
+    const log = { ...quiet, warn: (_o: object, m?: string) => void warnings.push(m ?? '') };
+    for (let replica = 0; replica < 2; replica++) {
+      const factory = newFactory(prefix);
+      const store = new RedisScanStore({ redis: factory.redis(), prefix });
+      const running = startDigestSchedules({
+        factory,
+        config: { DIGEST_CHANNEL: 'C0DIGEST', DIGEST_CRON: '* * * * * *', TZ: 'Europe/London' },
+        messenger,
+        source: new DigestSource(g.dir, new LogScanner({ transport: ssh, store })),
+        log,
+      });
+      cleanups.push(() => running.close());
+    }
+    const deadline = Date.now() + 10_000;
+    while (messenger.posts.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(messenger.posts).toHaveLength(1);
+
+    const none = startDigestSchedules({
+      factory: newFactory(`t${randomUUID().slice(0, 8)}`),
+      config: { DIGEST_CHANNEL: undefined, DIGEST_CRON: '* * * * * *', TZ: 'UTC' },
+      messenger,
+      source: new DigestSource(
+        g.dir,
+        new LogScanner({
+          transport: ssh,
+          store: new MemoryScanStore(),
+        }),
+      ),
+      log,
+    });
+    await none.close();
+    expect(warnings.join(' ')).toMatch(/DIGEST_CHANNEL is not set/);
   });
 
   it('a restart during the post does not post again', async () => {

@@ -176,4 +176,20 @@ describe('preflight over SSH (files are checked on the cluster)', () => {
     const r = await preflight(new LocalTransport(), { config: await config('space.yml', body), neoxDir });
     expect(r.problems).toEqual([]);
   });
+  it('needs the training log directory to exist (Slurm writes the job log there)', async () => {
+    const ok = await preflight(ssh, {
+      config: await config('logs.yml', good()),
+      neoxDir,
+      logDir: join(work, 'configs'),
+    });
+    expect(ok.problems).toEqual([]);
+    const r = await preflight(ssh, {
+      config: await config('logs2.yml', good()),
+      neoxDir,
+      logDir: join(work, 'no-logs', 'training'),
+    });
+    expect(r.problems).toEqual([
+      `The training log directory \`${join(work, 'no-logs', 'training')}\` does not exist: Slurm could not write the job's log. Create it or fix LOGS_DIR.`,
+    ]);
+  });
 });

@@ -112,6 +112,30 @@ describe('the training watch on real Slurm', () => {
     expect(stored?.bytesRead).toBe(size);
   });
 
+  it('a transient NCCL timeout: says what it watches for, then that iterations resumed', async () => {
+    const save = await cluster.saveDir('nccl-recover');
+    const config = await cluster.config('nccl-recover', {
+      'train-iters': 30,
+      'log-interval': 1,
+      save,
+      fake_iter_ms: 30,
+      fake_failure: 'nccl_timeout',
+      fake_fail_at: 8,
+      fake_nccl_recover: true,
+    });
+    const { jobId, logPath } = await cluster.submitRaw(config, SUBMITTER);
+    await watch(jobId, logPath, { configPath: config, save });
+    const final = await finalOf(jobId);
+    expect(final.reply.title).toContain('COMPLETED');
+    const events = messenger.events(jobId);
+    expect(events.indexOf('finding')).toBeGreaterThan(-1);
+    expect(events.indexOf('resumed')).toBeGreaterThan(events.indexOf('finding'));
+    const resumed = messenger
+      .forJob(jobId)
+      .find((p) => (p.reply.data as { event: string }).event === 'resumed');
+    expect(resumed?.reply.text).toMatch(/iterations resumed after the nccl_timeout: now at iteration \d+/);
+  });
+
   type Case = { kind: FailureKind; settings: Record<string, unknown>; expectText: RegExp; save?: number[] };
   const cases: Case[] = [
     {
