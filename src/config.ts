@@ -106,6 +106,11 @@ export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
+
+  /** Every problem is about reaching the cluster (SSH_*, CLUSTER_TRANSPORT): offline commands can still run. */
+  get clusterOnly(): boolean {
+    return this.problems.length > 0 && this.problems.every((p) => /^(SSH_|CLUSTER_TRANSPORT)/.test(p));
+  }
 }
 
 /** Parse the environment; on any bad value, throw one ConfigError naming every problem. */
@@ -150,4 +155,27 @@ export function missingSlackSettings(c: Config): string[] {
 
 function redact(name: string, value: string): string {
   return /TOKEN|SECRET|KEY$/.test(name) ? `${value.slice(0, 5)}…` : value.slice(0, 200);
+}
+
+/**
+ * For the CLI: the configuration, plus the cluster problems (if any) instead of failing outright, so offline
+ * commands (`train scan-log`, `digest --logs`) work on a laptop with no cluster settings. Commands that need
+ * the cluster then fail with these problems named.
+ */
+export function loadConfigAllowingNoCluster(env: Readonly<Record<string, string | undefined>>): {
+  config: Config;
+  clusterProblems: readonly string[];
+} {
+  try {
+    return { config: loadConfig(env), clusterProblems: [] };
+  } catch (e) {
+    if (!(e instanceof ConfigError) || !e.clusterOnly) throw e;
+    const withoutCluster = {
+      ...env,
+      CLUSTER_TRANSPORT: 'local',
+      SSH_PORT: undefined,
+      SSH_MAX_CHANNELS: undefined,
+    };
+    return { config: loadConfig(withoutCluster), clusterProblems: e.problems };
+  }
 }

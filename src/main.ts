@@ -5,7 +5,7 @@ import { parseEnv } from 'node:util';
 import { createRegistry } from '../commands/index.js';
 import type { Services } from '../commands/services.js';
 import { AuditLog, type AuditSink, auditingTransport } from './audit.js';
-import { createTransport } from './cluster/create-transport.js';
+import { createTransport, unconfiguredTransport } from './cluster/create-transport.js';
 import { SlurmClient } from './cluster/slurm.js';
 import type { Transport } from './cluster/transport.js';
 import { type Config, ConfigError, loadConfig, missingSlackSettings } from './config.js';
@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createTrainRuntime, type TrainRuntime } from './neox/train-runtime.js';
 import { createDigestRuntime, type DigestRuntime } from './pipeline/digest-runtime.js';
 import { QueueFactory } from './queue/queue-factory.js';
+import { createUploadRuntime, type UploadRuntime } from './queue/upload-runtime.js';
 import { createSlackBot } from './slack/slack-bot.js';
 
 // The composition root: the only place that reads the environment and decides what talks to what.
@@ -28,6 +29,8 @@ export interface Runtime {
   readonly train: TrainRuntime;
   /** The digest: cluster log source for commands; cron schedules once the Slack messenger exists. */
   readonly digest: DigestRuntime;
+  /** Checkpoint uploads: the queue for commands; the worker starts once the Slack messenger exists. */
+  readonly uploads: UploadRuntime;
   /** Close in reverse order of creation. */
   close(): Promise<void>;
 }
@@ -35,6 +38,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Extra environment for a local transport (the demo's SLURM_CONF). */
   readonly localEnv?: Readonly<Record<string, string>>;
+  /** The CLI without cluster settings: cluster commands fail naming these, offline ones still run. */
+  readonly clusterProblems?: readonly string[];
 }
 
 /** Config + `.env` (real environment variables win over the file). */
@@ -55,10 +60,13 @@ export async function buildRuntime(
 ): Promise<Runtime> {
   const closers: (() => Promise<void>)[] = [];
   // Every argv run on the cluster is attributed to the invocation that caused it (src/audit.ts).
-  const raw: Transport = createTransport(config, {
-    logger: log.child({ component: 'transport' }),
-    ...(opts.localEnv ? { localEnv: opts.localEnv } : {}),
-  });
+  const raw: Transport =
+    opts.clusterProblems && opts.clusterProblems.length > 0
+      ? unconfiguredTransport(opts.clusterProblems)
+      : createTransport(config, {
+          logger: log.child({ component: 'transport' }),
+          ...(opts.localEnv ? { localEnv: opts.localEnv } : {}),
+        });
   // Bounded like the SSH transport's channels, so a burst of commands cannot flood the login node.
   const limited = limitedTransport(raw, config.SSH_MAX_CHANNELS);
   closers.push(() => limited.close());
@@ -82,6 +90,14 @@ export async function buildRuntime(
   });
   closers.push(() => train.close());
   // ── /ckpt uploads (H-E): build queue producers here (push their close onto `closers`) ──
+  const uploads = createUploadRuntime({
+    factory: queues,
+    transport,
+    slurm,
+    config,
+    log: log.child({ component: 'uploads' }),
+  });
+  closers.push(() => uploads.close());
   // ── digest (H-F) ──
   const digest = createDigestRuntime({
     factory: queues,
@@ -98,6 +114,7 @@ export async function buildRuntime(
     slurm,
     digest: digest.services,
     train: train.services,
+    uploads: uploads.services,
   };
   return {
     config,
@@ -106,6 +123,7 @@ export async function buildRuntime(
     services,
     train,
     digest,
+    uploads,
     async close() {
       for (const c of closers.reverse()) {
         await c().catch((err: unknown) => log.warn({ err }, 'error while shutting down'));
@@ -159,6 +177,7 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
   // ── background work (H-D monitors, H-E upload workers, H-F cron) starts here, given bot.messenger ──
   runtime.train.start(bot.messenger);
   runtime.digest.start(bot.messenger);
+  await runtime.uploads.start(bot.messenger);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { Invoker } from '../../commands/dispatch.js';
 import { createRegistry } from '../../commands/index.js';
 import { AuditLog, type AuditRecord, type AuditSink } from '../audit.js';
-import { type Config, ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfigAllowingNoCluster } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { buildRuntime, readEnv } from '../main.js';
 import { type CliOutput, runOnce } from './cli.js';
@@ -29,8 +29,9 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   const io: CliOutput = { out: (s) => void e.stdout.write(s), err: (s) => void e.stderr.write(s) };
   const merged = readEnv(e.env);
   let config: Config;
+  let clusterProblems: readonly string[];
   try {
-    config = loadConfig(merged);
+    ({ config, clusterProblems } = loadConfigAllowingNoCluster(merged));
   } catch (err) {
     if (err instanceof ConfigError) {
       io.err(`${err.message}\n(see .env.example)\n`);
@@ -42,7 +43,10 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   const level = merged.LOG_LEVEL ? config.LOG_LEVEL : 'warn';
   const log = createLogger({ level, pretty: e.stderr.isTTY === true, destination: e.stderr });
   const audit = await openAudit(config, log, io);
-  const runtime = await buildRuntime(config, log, audit, e.localEnv ? { localEnv: e.localEnv } : {});
+  const runtime = await buildRuntime(config, log, audit, {
+    ...(e.localEnv ? { localEnv: e.localEnv } : {}),
+    clusterProblems,
+  });
   const name = e.user ?? userInfo().username;
   const inv: Invoker = { user: { id: `unix:${name}`, name }, source: 'cli' };
   const deps = {

@@ -22,5 +22,6 @@ export function renderText(reply: Reply): string {
   if (reply.context && reply.context.length > 0) out.push('', ...reply.context);
   while (out.at(-1) === '') out.pop();
   while (out[0] === '') out.shift();
-  return `${out.join('\n')}\n`;
+  // Slack mentions (`<@U0123ABCD>`) read as `@U0123ABCD` in a terminal.
+  return `${out.join('\n').replace(/<@([UW][A-Z0-9]{2,})>/g, '@$1')}\n`;
 }

@@ -1,4 +1,5 @@
 import { type Config, ConfigError } from '../config.js';
+import { UserError } from '../errors.js';
 import { LocalTransport } from './local-transport.js';
 import { SshTransport, type TransportLogger } from './ssh-transport.js';
 import type { Transport } from './transport.js';
@@ -34,4 +35,18 @@ export function createTransport(config: Config, deps: CreateTransportDeps = {}):
     maxChannels: config.SSH_MAX_CHANNELS,
     logger: deps.logger,
   });
+}
+
+/** Stands in when the cluster connection is not configured: any command that needs it says what to set. */
+export function unconfiguredTransport(problems: readonly string[]): Transport {
+  return {
+    kind: 'local',
+    async run() {
+      throw new UserError(
+        `This command needs the cluster, and the connection is not configured:\n${problems.map((p) => `- ${p}`).join('\n')}\n` +
+          'Set these (see .env.example), or CLUSTER_TRANSPORT=local when running on the login node.',
+      );
+    },
+    async close() {},
+  };
 }

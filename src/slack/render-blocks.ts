@@ -26,6 +26,14 @@ export function escapeMrkdwn(s: string): string {
   return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
+/**
+ * Prose may mention a user (`<@U0123ABCD>`, e.g. the submitter on an escalation) so that Slack notifies
+ * them; every other `<…>` (`<!channel>`, links) stays escaped. Code blocks use escapeMrkdwn alone.
+ */
+export function escapeProse(s: string): string {
+  return escapeMrkdwn(s).replace(/&lt;@([UW][A-Z0-9]{2,})&gt;/g, '<@$1>');
+}
+
 const cut = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 const plain = (text: string, max = 3000) => ({ type: 'plain_text', text: cut(text, max), emoji: true });
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text: cut(text, SECTION_MAX) });
@@ -38,7 +46,7 @@ export function renderBlocks(reply: Reply): SlackMessage {
     blocks.push({ type: 'header', text: plain(`${icon ? `${icon.trim()} ` : ''}${reply.title}`, 150) });
   if (reply.text) {
     const lead = reply.title ? '' : icon;
-    for (const chunk of chunks(`${lead}${escapeMrkdwn(reply.text)}`, SECTION_MAX)) {
+    for (const chunk of chunks(`${lead}${escapeProse(reply.text)}`, SECTION_MAX)) {
       blocks.push({ type: 'section', text: mrkdwn(chunk) });
     }
   }
@@ -48,7 +56,7 @@ export function renderBlocks(reply: Reply): SlackMessage {
         type: 'section',
         fields: reply.fields.slice(i, i + 10).map((f) => ({
           type: 'mrkdwn',
-          text: cut(`*${escapeMrkdwn(f.label)}*\n${escapeMrkdwn(f.value) || ' '}`, 2000),
+          text: cut(`*${escapeMrkdwn(f.label)}*\n${escapeProse(f.value) || ' '}`, 2000),
         })),
       });
     }
@@ -68,7 +76,7 @@ export function renderBlocks(reply: Reply): SlackMessage {
   if (reply.context && reply.context.length > 0) {
     blocks.push({
       type: 'context',
-      elements: reply.context.slice(0, 10).map((c) => ({ type: 'mrkdwn', text: cut(escapeMrkdwn(c), 2000) })),
+      elements: reply.context.slice(0, 10).map((c) => ({ type: 'mrkdwn', text: cut(escapeProse(c), 2000) })),
     });
   }
   if (blocks.length > MAX_BLOCKS) {

@@ -46,6 +46,18 @@ describe('Block Kit rendering', () => {
     expect(all).toContain('Usage: /ckpt status &lt;experiment&gt;');
   });
 
+  it('keeps user mentions live in prose (so an escalation pings the submitter) but not in code', () => {
+    const m = renderBlocks({
+      level: 'warn',
+      text: '<@U0ALICE> CUDA out of memory <!here>',
+      code: '<@U0BOB> in a log line',
+    });
+    const all = JSON.stringify(m.blocks);
+    expect(all).toContain('<@U0ALICE> CUDA out of memory &lt;!here&gt;');
+    expect(all).toContain('&lt;@U0BOB&gt; in a log line');
+    expect(all).not.toContain('<!here>');
+  });
+
   it('keeps within Slack limits for huge replies', () => {
     const rows = Array.from({ length: 2000 }, (_, i) => [`experiment-${i}`, String(i), 'x'.repeat(50)]);
     const m = renderBlocks({
