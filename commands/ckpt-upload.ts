@@ -40,13 +40,18 @@ const StepList = z
     return [...new Set(out)].sort((a, b) => a - b);
   });
 
-const UploadDelay = z.union([
-  z.literal('random'),
-  z.coerce
-    .number({ error: '--upload-delay takes seconds or "random"' })
-    .min(0, '--upload-delay cannot be negative')
-    .max(7 * 24 * 3600, '--upload-delay is at most 7 days'),
-]);
+const UploadDelay = z.string().transform((s, ctx): 'random' | number => {
+  if (s === 'random') return 'random';
+  const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : Number.NaN;
+  if (!Number.isFinite(n) || n > 7 * 24 * 3600) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `--upload-delay takes seconds (at most 7 days) or "random" (got "${s.slice(0, 40)}")`,
+    });
+    return z.NEVER;
+  }
+  return n;
+});
 
 export const UploadArgs = z
   .object({
