@@ -29,19 +29,35 @@ const debian = {
   slurmctld: 'slurmctld',
   slurmd: 'slurmd',
   sbatch: 'slurm-client',
+  // test fixtures (the fake checkpoint pipeline) and process checks in the transport tests
+  python3: 'python3',
+  pgrep: 'procps',
 };
 const found = (bin) =>
-  ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/bin', '/usr/local/sbin'].some((d) => existsSync(`${d}/${bin}`));
-const missing = [...new Set(Object.entries(debian).filter(([bin]) => !found(bin)).map(([, pkg]) => pkg))];
+  ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/bin', '/usr/local/sbin'].some((d) =>
+    existsSync(`${d}/${bin}`),
+  );
+const missing = [
+  ...new Set(
+    Object.entries(debian)
+      .filter(([bin]) => !found(bin))
+      .map(([, pkg]) => pkg),
+  ),
+];
 if (missing.length > 0) {
   if (process.getuid?.() !== 0 || !found('apt-get')) {
-    console.error(`[ensure-deps] missing Debian packages: ${missing.join(' ')}\n  install them as root: apt-get install -y ${missing.join(' ')}`);
+    console.error(
+      `[ensure-deps] missing Debian packages: ${missing.join(' ')}\n  install them as root: apt-get install -y ${missing.join(' ')}`,
+    );
     process.exit(1);
   }
   console.error(`[ensure-deps] installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env,
+  });
   if (update.status !== 0 || install.status !== 0) {
     console.error(`[ensure-deps] apt-get failed; install by hand: apt-get install -y ${missing.join(' ')}`);
     process.exit(1);
