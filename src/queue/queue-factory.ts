@@ -22,6 +22,7 @@ export interface QueueFactoryOptions {
 export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'autorun'>;
 
 interface Closable {
+  waitUntilReady(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -115,7 +116,14 @@ export class QueueFactory {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.workers.map((w) => w.close(graceMs)));
-    await Promise.allSettled(this.others.map((o) => o.close()));
+    // A Queue on a shared connection that is closed mid-handshake re-emits the handshake's failure after
+    // close() has removed its listeners, which crashes the process: let the handshake settle first.
+    await Promise.allSettled(
+      this.others.map(async (o) => {
+        await o.waitUntilReady().catch(() => undefined);
+        await o.close();
+      }),
+    );
     await Promise.allSettled(this.connections.map((c) => c.quit().catch(() => c.disconnect())));
   }
 
