@@ -10,6 +10,7 @@ import { defineCommand } from './command.js';
 export const ckpt = defineCommand({
   name: 'ckpt',
   summary: 'Checkpoints: what exists, what reached the Hugging Face Hub, uploads',
-  usageHint: 'status <experiment> | upload <experiment> [org] | queue | retry <experiment> | digest | list | help',
+  usageHint:
+    'status <experiment> | upload <experiment> [org] | queue | retry <experiment> | digest | list | help',
   subcommands: [ckptList, ckptStatus, ckptUpload, ckptQueue, ckptRetry, ckptDigest],
 });
