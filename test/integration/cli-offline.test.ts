@@ -1,29 +1,15 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { cliMain } from '../../src/cli/main.js';
+import { runCli } from '../helpers/run-cli.js';
 
 // A researcher on a laptop has no cluster settings: the offline helpers (design.md §5) must still answer,
 // and a command that needs the cluster must say exactly what to set.
 
 const fixture = new URL('../fixtures/neox/cuda_oom.log', import.meta.url).pathname;
 
-async function cli(argv: string[], env: Record<string, string>) {
-  let out = '';
-  let err = '';
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on('data', (c) => {
-    out += String(c);
-  });
-  stderr.on('data', (c) => {
-    err += String(c);
-  });
-  const code = await cliMain({ argv, env, stdin: Readable.from([]), stdout, stderr, user: 'tester' });
-  return { code, out, err };
-}
+const cli = (argv: string[], env: Record<string, string>) => runCli({ argv, env });
 
 describe('the CLI without cluster settings', () => {
   it('runs `train scan-log --json` offline and prints the §5 shape', async () => {

@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cliMain } from '../../src/cli/main.js';
 import { LocalTransport } from '../../src/cluster/local-transport.js';
 import { createSlackBot, type SlackBot } from '../../src/slack/slack-bot.js';
 import { commandDeps, type TestDeps } from '../helpers/command-deps.js';
 import { FakeSlack, signedHeaders, slashCommandBody } from '../helpers/fake-slack.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const run = promisify(execFile);
 const SECRET = 'surface-signing-secret';
@@ -88,28 +87,8 @@ describe('Slack, the CLI and the console give the same answers', () => {
     return (await fake.waitFor(() => fake.responses.find((r) => r.id === id), 15_000, text)).body;
   };
 
-  const viaCli = async (argv: string[], stdinText?: string) => {
-    let out = '';
-    let err = '';
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    stdout.on('data', (c) => {
-      out += String(c);
-    });
-    stderr.on('data', (c) => {
-      err += String(c);
-    });
-    const code = await cliMain({
-      argv,
-      env,
-      stdin: Readable.from(stdinText === undefined ? [] : [stdinText]),
-      stdout,
-      stderr,
-      localEnv: tb.slurm.env,
-      user: 'tester',
-    });
-    return { code, out, err };
-  };
+  const viaCli = (argv: string[], stdinText?: string) =>
+    runCli({ argv, env, localEnv: tb.slurm.env, ...(stdinText === undefined ? {} : { stdinText }) });
 
   it('/ckpt list: same table in Slack, `chatops ckpt list`, and the console; --json is the data', async () => {
     const slack = await viaSlack('/ckpt', 'list');
