@@ -6,6 +6,7 @@ import { dispatchAction, dispatchText } from '../../commands/dispatch.js';
 import { TrainingMonitor } from '../../jobs/monitor-training.js';
 import { SlurmClient } from '../../src/cluster/slurm.js';
 import { silentLogger } from '../../src/logger.js';
+import { jobNameFor } from '../../src/neox/submit-training.js';
 import { QueueFactory } from '../../src/queue/queue-factory.js';
 import {
   CollectingMessenger,
@@ -124,7 +125,10 @@ describe('/train submit, status, logs, cancel', () => {
       'log-interval': 1,
       save: join(cluster.work, 'nope'),
     });
-    const before = (await cluster.slurm.queueSummary()).jobs.length;
+    // Other test files share the cluster: count only jobs this submit would have created.
+    const mine = async () =>
+      (await cluster.slurm.queueSummary()).jobs.filter((j) => j.name === jobNameFor(config)).length;
+    const before = await mine();
     const reply = await dispatchText(deps, op(), 'train', `submit ${config}`);
     expect(reply.level).toBe('error');
     expect(reply.title).toMatch(/nothing was submitted/);
@@ -133,7 +137,7 @@ describe('/train submit, status, logs, cancel', () => {
     const rec = deps.audit.records.at(-1);
     expect(rec?.argv.length).toBeGreaterThan(0);
     expect(rec?.argv.some((a) => a[0] === 'sbatch')).toBe(false);
-    expect((await cluster.slurm.queueSummary()).jobs.length).toBe(before);
+    expect(await mine()).toBe(before);
   });
 
   it('log_interval > 10 asks first; "Submit anyway" submits; the config is not edited', async () => {
