@@ -2,7 +2,6 @@ import { chmod, mkdir, utimes, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createRegistry } from '../commands/index.js';
 import { cliMain } from '../src/cli/main.js';
 import { LocalTransport } from '../src/cluster/local-transport.js';
 import { startTestbed } from '../test/testbed/testbed.js';
@@ -128,14 +127,14 @@ export default async function demo(): Promise<number> {
       CLI_OPERATORS: me,
     };
     const interactive = process.stdin.isTTY === true;
-    const registry = createRegistry();
-    const has = (c: string, s: string) => !!registry.command(c)?.subcommands.some((x) => x.name === s);
     const tour = [
       'help',
       '/train list',
-      ...(has('train', 'status') ? [`/train status ${running}`] : []),
+      `/train status ${running}`,
       '/ckpt list',
-      ...(has('ckpt', 'status') ? ['/ckpt status pythia-160m-dolci-seed42'] : []),
+      '/ckpt status pythia-160m-dolci-seed42',
+      '/ckpt queue',
+      '/ckpt digest',
       '/ckpt list --json',
       'ckpt help',
     ];
