@@ -3,11 +3,13 @@ import { ClusterError } from '../errors.js';
 import type { LogRecord } from './digest.js';
 import { jobIdFromLogName, parsePipelineLines } from './pipeline-log.js';
 import {
+  buildScanInput,
   buildScanScript,
   CAUSE_PATTERNS,
   DEFAULT_SHARDS,
   HEAD_PATTERNS,
   parseScanOutput,
+  settledDirMtime,
   UPLOAD_PATTERNS,
 } from './scan-script.js';
 
@@ -44,6 +46,8 @@ export interface LogScannerOptions {
 export class LogScanner {
   readonly #script = buildScanScript();
   readonly #inFlight = new Map<string, Promise<SweepResult>>();
+  /** Directory mtime at the last full sweep (scan-script.ts, fast path). */
+  readonly #dirMtime = new Map<string, string>();
 
   constructor(private readonly opts: LogScannerOptions) {}
 
@@ -65,8 +69,10 @@ export class LogScanner {
     const t0 = performance.now();
     const known = await this.opts.store.load(dir);
     const t1 = performance.now();
-    let input = '';
-    for (const [name, k] of known) input += `${name} ${k.size} ${k.mtime}\n`;
+    const input = buildScanInput(
+      this.#dirMtime.get(dir) ?? null,
+      [...known.values()].map((k) => ({ ...k, running: k.run.outcome === 'running' })),
+    );
     const res = await this.opts.transport.run(
       ['sh', '-c', this.#script, 'pipeline-scan', dir, String(this.opts.shards ?? DEFAULT_SHARDS)],
       {
@@ -80,6 +86,10 @@ export class LogScanner {
       throw new ClusterError(why, { exitCode: res.exitCode, stderr: res.stderr });
     }
     const t2 = performance.now();
+    // Remembered per process: after a restart the first sweep lists the directory again (still incremental).
+    const settled = settledDirMtime(res.stdout);
+    if (settled === null) this.#dirMtime.delete(dir);
+    else this.#dirMtime.set(dir, settled);
     const out = parseScanOutput(res.stdout);
     const upserts: StoredLog[] = [];
     let changedLogBytes = 0;

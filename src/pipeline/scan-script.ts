@@ -1,7 +1,8 @@
 // The one remote command of a sweep: POSIX sh + GNU find/head/tail/grep/awk/xargs, run as
-// `sh -c SCRIPT pipeline-scan <dir> <shards>`. stdin: what we already read, one "name size mtime" line per
-// log. Only new or changed logs are read at all, and most are never read whole. stdout:
+// `sh -c SCRIPT pipeline-scan <dir> <shards>`. stdin: three header lines (buildScanInput: the fast path
+// below), then what we already read, one "name size mtime" line per log. Only new or changed logs are read at all, and most are never read whole. stdout:
 //
+//   M\t<dir mtime>\t<now>        the directory's mtime and the cluster's clock   (first line)
 //   F\t<name>\t<size>\t<mtime>   a new or changed log                          (before any section)
 //   D\t<name>                    a log we knew that is gone                    (before any section)
 //   @@T  then H\t<jobid>\t<line> Experiment / Checkpoint lines from the first 4 KB
@@ -61,8 +62,17 @@ export function buildScanScript(): string {
   const parts = [
     'export LC_ALL=C',
     // fd 3 keeps the known list (our stdin) for awk, whose own stdin is the listing.
-    'exec 3<&0',
     'cd -- "$1" || exit 3',
+    // Fast path: three header lines — the directory's mtime at our last full sweep, what find prints for the
+    // still-running logs, and their names. A directory whose mtime has not moved has had no log added,
+    // removed or renamed; finished logs are never written again; so if the running logs are unchanged too,
+    // nothing is, and the sweep ends here without listing the directory.
+    'IFS= read -r M; IFS= read -r X; IFS= read -r N',
+    "C=$(find . -maxdepth 0 -printf '%T@')",
+    `printf 'M\\t%s\\t%s\\n' "$C" "$(date +%s)"`,
+    `if [ "$M" = "$C" ]; then [ -z "$N" ] && exit 0; [ "$(find $N -maxdepth 0 -printf '%f:%s:%T@;' 2>/dev/null)" = "$X" ] && exit 0; fi`,
+    // fd 3 keeps the rest of our stdin (the known list) for awk, whose own stdin is the listing.
+    'exec 3<&0',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
     'P=${2:-2}',
     // No mktemp/trap on the path where nothing changed: a re-sweep should cost one find and one awk. Work
@@ -179,4 +189,38 @@ export function parseScanOutput(stdout: string): ScanOutput {
     });
   }
   return { changed, deleted };
+}
+
+/** A directory mtime this recent may still change within the same clock tick: never trust it for the fast path. */
+export const DIR_MTIME_SETTLE_S = 2;
+
+/** The script's stdin: the fast-path header, then every known log. */
+export function buildScanInput(
+  dirMtime: string | null,
+  known: Iterable<{
+    readonly name: string;
+    readonly size: number;
+    readonly mtime: string;
+    readonly running: boolean;
+  }>,
+): string {
+  let list = '';
+  let expect = '';
+  const names: string[] = [];
+  for (const k of known) {
+    list += `${k.name} ${k.size} ${k.mtime}\n`;
+    // Only names of the form the scan itself lists reach the unquoted `find $N`.
+    if (k.running && /^checkpoint_pipeline_[0-9_]+\.out$/.test(k.name)) {
+      expect += `${k.name}:${k.size}:${k.mtime};`;
+      names.push(`./${k.name}`);
+    }
+  }
+  return `${dirMtime ?? '-'}\n${expect}\n${names.join(' ')}\n${list}`;
+}
+
+/** The `M` record: the directory mtime worth remembering, or null when absent or too fresh to trust. */
+export function settledDirMtime(stdout: string): string | null {
+  const m = /^M\t(\d+(?:\.\d+)?)\t(\d+)$/m.exec(stdout.slice(0, 200));
+  if (!m?.[1] || !m[2]) return null;
+  return Number(m[2]) - Number(m[1]) >= DIR_MTIME_SETTLE_S ? m[1] : null;
 }

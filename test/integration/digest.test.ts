@@ -93,7 +93,8 @@ describe('scanning through real sshd into real Redis', () => {
       until: g.until,
     });
     expect(again.sweep.changed).toBe(0);
-    expect(again.sweep.bytesReturned).toBe(0);
+    // only the directory's mtime record (the next sweep's fast path) comes back
+    expect(again.sweep.bytesReturned).toBeLessThan(64);
     expect(again.reply.data).toStrictEqual(g.expected);
 
     // One new log: exactly its lines come back.

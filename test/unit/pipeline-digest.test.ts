@@ -1,4 +1,4 @@
-import { access, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { access, appendFile, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,13 +107,48 @@ describe('digest over a generated log directory (scanned with the real one-comma
     expect(report.reply.data).toStrictEqual(g.expected);
   });
 
+  it('on a settled directory, still sees a running log grow and a new log appear', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pipeline-fast-'));
+    const running = join(dir, 'checkpoint_pipeline_1801.out');
+    await writeFile(running, 'Experiment: exp-fast\nCheckpoint: 100\n');
+    await writeFile(
+      join(dir, 'checkpoint_pipeline_1802.out'),
+      pipelineLogText({ jobId: '1802', experiment: 'exp-fast', step: 200, kind: 'success' }),
+    );
+    // An old directory mtime is one the scanner trusts: later sweeps take the fast path.
+    const old = new Date(Date.now() - 60_000);
+    await utimes(dir, old, old);
+    const source = await localDigestSource(dir);
+    expect((await source.sweep()).changed).toBe(2);
+    expect((await source.sweep()).changed).toBe(0);
+
+    await appendFile(
+      running,
+      'Successfully uploaded model to org/sfm-exp-fast\nPipeline completed at Sat Nov 28 10:00:00 UTC 2026 with exit code 0\n',
+    );
+    const grown = await source.sweep();
+    expect(grown.changed).toBe(1);
+    const rec = grown.records.find((r) => r.name === 'checkpoint_pipeline_1801.out');
+    expect(rec?.run.outcome).toBe('succeeded');
+    expect(rec?.run.uploadedRepos).toEqual(['org/sfm-exp-fast']);
+
+    await writeFile(
+      join(dir, 'checkpoint_pipeline_1803.out'),
+      pipelineLogText({ jobId: '1803', experiment: 'exp-fast', step: 300, kind: 'fail_429' }),
+    );
+    const added = await source.sweep();
+    expect(added.changed).toBe(1);
+    expect(added.records).toHaveLength(3);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('re-reads only new or changed logs on the next sweep', async () => {
     const source = await localDigestSource(g.dir);
     const first = await source.sweep();
     expect(first.changed).toBe(16);
     const again = await source.sweep();
     expect(again.changed).toBe(0);
-    expect(again.bytesReturned).toBe(0);
+    expect(again.bytesReturned).toBeLessThan(64); // only the directory's mtime record
     const p = join(g.dir, 'checkpoint_pipeline_1707.out');
     await writeFile(
       p,
