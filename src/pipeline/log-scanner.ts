@@ -69,18 +69,26 @@ export class LogScanner {
     const t0 = performance.now();
     const known = await this.opts.store.load(dir);
     const t1 = performance.now();
-    const input = buildScanInput(
+    const { args, input } = buildScanInput(
       this.#dirMtime.get(dir) ?? null,
       [...known.values()].map((k) => ({ ...k, running: k.run.outcome === 'running' })),
     );
-    const res = await this.opts.transport.run(
-      ['sh', '-c', this.#script, 'pipeline-scan', dir, String(this.opts.shards ?? DEFAULT_SHARDS)],
-      {
+    const argv = ['sh', '-c', this.#script, 'pipeline-scan', dir, String(this.opts.shards ?? DEFAULT_SHARDS)];
+    const timeoutMs = this.opts.timeoutMs ?? 300_000;
+    // With a trusted directory mtime, first ask the cheap question alone (no known list to send): most
+    // sweeps end there. Only when something may have changed does the full scan run.
+    let res =
+      args[0] === '-'
+        ? null
+        : await this.opts.transport.run([...argv, ...args, 'check'], { timeoutMs, input: '' });
+    // exit 11: something may have changed; any other failure is reported by the full scan below.
+    if (res === null || res.exitCode !== 0) {
+      res = await this.opts.transport.run([...argv, '-', '', ''], {
         input,
-        timeoutMs: this.opts.timeoutMs ?? 300_000,
+        timeoutMs,
         maxOutputBytes: 256 * 1024 * 1024,
-      },
-    );
+      });
+    }
     if (res.exitCode !== 0) {
       const why = res.exitCode === 3 ? `cannot enter log directory ${dir}` : `log scan failed in ${dir}`;
       throw new ClusterError(why, { exitCode: res.exitCode, stderr: res.stderr });

@@ -1,6 +1,6 @@
 // The one remote command of a sweep: POSIX sh + GNU find/head/tail/grep/awk/xargs, run as
-// `sh -c SCRIPT pipeline-scan <dir> <shards>`. stdin: three header lines (buildScanInput: the fast path
-// below), then what we already read, one "name size mtime" line per log. Only new or changed logs are read at all, and most are never read whole. stdout:
+// `sh -c SCRIPT pipeline-scan <dir> <shards> <dir mtime> <running expected> <running names>` (the last three:
+// buildScanInput, for the fast path below). stdin: what we already read, one "name size mtime" line per log. Only new or changed logs are read at all, and most are never read whole. stdout:
 //
 //   M\t<dir mtime>\t<now>        the directory's mtime and the cluster's clock   (first line)
 //   F\t<name>\t<size>\t<mtime>   a new or changed log                          (before any section)
@@ -63,14 +63,18 @@ export function buildScanScript(): string {
     'export LC_ALL=C',
     // fd 3 keeps the known list (our stdin) for awk, whose own stdin is the listing.
     'cd -- "$1" || exit 3',
-    // Fast path: three header lines — the directory's mtime at our last full sweep, what find prints for the
-    // still-running logs, and their names. A directory whose mtime has not moved has had no log added,
+    // Fast path: $3 the directory's mtime at our last full sweep, $4 what find prints for the still-running
+    // logs, $5 their names. A directory whose mtime has not moved has had no log added,
     // removed or renamed; finished logs are never written again; so if the running logs are unchanged too,
     // nothing is, and the sweep ends here without listing the directory.
-    'IFS= read -r M; IFS= read -r X; IFS= read -r N',
+    // (Arguments, not stdin: the shell's `read` takes a pipe one byte at a time.) On the fast path the known
+    // list on stdin is drained unread, so the sender never meets a closed pipe.
+    'M=$3; X=$4; N=$5',
     "C=$(find . -maxdepth 0 -printf '%T@')",
     `printf 'M\\t%s\\t%s\\n' "$C" "$(date +%s)"`,
-    `if [ "$M" = "$C" ]; then [ -z "$N" ] && exit 0; [ "$(find $N -maxdepth 0 -printf '%f:%s:%T@;' 2>/dev/null)" = "$X" ] && exit 0; fi`,
+    `if [ "$M" = "$C" ] && { [ -z "$N" ] || [ "$(find $N -maxdepth 0 -printf '%f:%s:%T@;' 2>/dev/null)" = "$X" ]; }; then cat > /dev/null; exit 0; fi`,
+    // `check` mode ($6) only asks the fast-path question: exit 11 = something may have changed.
+    '[ "$6" = check ] && exit 11',
     // fd 3 keeps the rest of our stdin (the known list) for awk, whose own stdin is the listing.
     'exec 3<&0',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
@@ -194,7 +198,10 @@ export function parseScanOutput(stdout: string): ScanOutput {
 /** A directory mtime this recent may still change within the same clock tick: never trust it for the fast path. */
 export const DIR_MTIME_SETTLE_S = 2;
 
-/** The script's stdin: the fast-path header, then every known log. */
+/** Past this much running-log text the fast path is skipped (argv has limits; the full path always works). */
+const MAX_FAST_ARGS = 64 * 1024;
+
+/** The script's fast-path arguments ($3 $4 $5) and its stdin (every known log). */
 export function buildScanInput(
   dirMtime: string | null,
   known: Iterable<{
@@ -203,19 +210,21 @@ export function buildScanInput(
     readonly mtime: string;
     readonly running: boolean;
   }>,
-): string {
-  let list = '';
+): { args: [string, string, string]; input: string } {
+  let input = '';
   let expect = '';
   const names: string[] = [];
   for (const k of known) {
-    list += `${k.name} ${k.size} ${k.mtime}\n`;
+    input += `${k.name} ${k.size} ${k.mtime}\n`;
     // Only names of the form the scan itself lists reach the unquoted `find $N`.
     if (k.running && /^checkpoint_pipeline_[0-9_]+\.out$/.test(k.name)) {
       expect += `${k.name}:${k.size}:${k.mtime};`;
       names.push(`./${k.name}`);
     }
   }
-  return `${dirMtime ?? '-'}\n${expect}\n${names.join(' ')}\n${list}`;
+  const n = names.join(' ');
+  const fast = dirMtime !== null && expect.length + n.length <= MAX_FAST_ARGS;
+  return { args: fast ? [dirMtime, expect, n] : ['-', '', ''], input };
 }
 
 /** The `M` record: the directory mtime worth remembering, or null when absent or too fresh to trust. */
