@@ -1,4 +1,5 @@
 import type { Transport } from '../cluster/transport.js';
+import { editDistance } from '../edit-distance.js';
 import { ClusterError, trimStderr } from '../errors.js';
 import type { LogRecord } from '../pipeline/digest.js';
 import type { FailureCause } from '../pipeline/pipeline-log.js';
@@ -214,18 +215,4 @@ export function nearNames(wanted: string, names: readonly string[], max = 5): st
     .filter((s) => s.sub === 0 || s.d <= Math.max(3, Math.floor(w.length / 3)))
     .sort((a, b) => a.sub - b.sub || a.d - b.d || a.n.localeCompare(b.n));
   return scored.slice(0, max).map((s) => s.n);
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 40) return Math.abs(a.length - b.length);
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
 }
