@@ -115,8 +115,9 @@ export class SshTransport implements Transport {
   run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     let command: string;
     try {
-      // Quoting validates too (control characters → UserError), before anything is queued or sent.
-      command = quoteArgv(argv);
+      // Quoting validates too (control characters → UserError), before anything is queued or sent. The
+      // constant prefix reports the remote process group so a timeout can kill it (sshd ignores signals).
+      command = `${PID_MARKER_PREFIX}${quoteArgv(argv)}`;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -434,7 +435,7 @@ export class SshTransport implements Transport {
       if (!channel || this.#client !== client) release();
     };
     try {
-      client.exec(`${PID_MARKER_PREFIX}${job.command}`, (err, stream) => {
+      client.exec(job.command, (err, stream) => {
         if (err) {
           release(false);
           if (!job.done && this.#active > 0 && this.#client === client) {
