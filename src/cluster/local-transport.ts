@@ -1,9 +1,12 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { ClusterError } from '../errors.js';
 import { assertNoControlChars } from './quote.js';
 import {
   DEFAULT_MAX_OUTPUT_BYTES,
   DEFAULT_TIMEOUT_MS,
+  type PathStat,
   type RunOptions,
   type RunResult,
   type Transport,
@@ -25,6 +28,24 @@ export class LocalTransport implements Transport {
   constructor(opts: LocalTransportOptions = {}) {
     this.#env = opts.env ?? {};
     this.#cwd = opts.cwd;
+  }
+
+  async statPaths(paths: readonly string[]): Promise<(PathStat | null)[] | null> {
+    try {
+      return await Promise.all(
+        paths.map((p) =>
+          stat(resolve(this.#cwd ?? '.', p)).then(
+            (s) => ({ size: s.size, mtimeS: Math.floor(s.mtimeMs / 1000) }),
+            (e: NodeJS.ErrnoException) => {
+              if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return null;
+              throw e;
+            },
+          ),
+        ),
+      );
+    } catch {
+      return null;
+    }
   }
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {

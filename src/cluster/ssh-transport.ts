@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 import { ClusterError } from '../errors.js';
 import { knownHostName, normalizeFingerprint, parseKnownHosts, sha256Fingerprint } from './known-hosts.js';
-import { quoteArgv } from './quote.js';
+import { assertNoControlChars, quoteArgv } from './quote.js';
+import { STAT_AGENT_ARGV, StatAgent } from './stat-agent.js';
 import {
   DEFAULT_MAX_OUTPUT_BYTES,
   DEFAULT_TIMEOUT_MS,
+  type PathStat,
   type RunOptions,
   type RunResult,
   type Transport,
@@ -89,6 +91,10 @@ export class SshTransport implements Transport {
   readonly #pendingKills = new Set<number>();
   #killing = false;
   #pumpTimer: NodeJS.Timeout | undefined;
+  /** The stat agent kept running on the connection for statPaths; it holds one of the channel slots. */
+  #agent: { client: Client; agent: Promise<StatAgent | null>; release: () => void } | undefined;
+  /** A connection where the agent could not start (no perl): statPaths answers null without asking again. */
+  readonly #noAgent = new WeakSet<Client>();
 
   constructor(opts: SshTransportOptions) {
     if (!opts.privateKey && !opts.keyPath) throw new Error('SshTransport: privateKey or keyPath is required');
@@ -140,8 +146,80 @@ export class SshTransport implements Transport {
     });
   }
 
+  /**
+   * stat() through a perl loop kept running on the connection (stat-agent.ts): no process starts per call,
+   * so a sweep's quick check costs one small round trip instead of a remote shell. null where the cluster
+   * has no perl, or whenever the agent cannot answer: callers then run a command instead.
+   */
+  async statPaths(
+    paths: readonly string[],
+    opts: { readonly timeoutMs?: number } = {},
+  ): Promise<(PathStat | null)[] | null> {
+    const client = this.#client;
+    // Not connected: run() is the one that connects (with backoff); stat is only ever a shortcut.
+    if (this.#closed || !client || this.#noAgent.has(client) || paths.length === 0) return null;
+    try {
+      for (const p of paths) {
+        assertNoControlChars(p);
+        if (p === '') return null;
+      }
+    } catch {
+      return null;
+    }
+    const agent = await this.#agentFor(client);
+    if (!agent) return null;
+    const r = await agent.stat(paths, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    if (r === null && !agent.answered) {
+      this.#noAgent.add(client);
+      this.#o.logger.info({ target: this.#target() }, 'no perl on the cluster: stats go by command');
+    }
+    return r;
+  }
+
+  #agentFor(client: Client): Promise<StatAgent | null> {
+    if (this.#agent?.client === client) return this.#agent.agent;
+    this.#dropAgent(this.#agent?.client);
+    // Never wait for a slot: with every channel busy, the caller's command fallback queues like any other.
+    if (this.#active >= this.#o.maxChannels) return Promise.resolve(null);
+    this.#active++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#active--;
+      if (this.#agent?.release === release) this.#agent = undefined;
+      this.#pump();
+    };
+    const agent = new Promise<StatAgent | null>((resolve) => {
+      try {
+        client.exec(quoteArgv(STAT_AGENT_ARGV), (err, channel) => {
+          if (err) {
+            release();
+            resolve(null);
+            return;
+          }
+          resolve(new StatAgent(channel, release));
+        });
+      } catch {
+        release();
+        resolve(null);
+      }
+    });
+    this.#agent = { client, agent, release };
+    return agent;
+  }
+
+  #dropAgent(client: Client | undefined): void {
+    const a = this.#agent;
+    if (!a || a.client !== client) return;
+    this.#agent = undefined;
+    a.release();
+    void a.agent.then((x) => x?.close());
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#dropAgent(this.#client);
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#pumpTimer);
     const err = new ClusterError('SSH transport closed');
@@ -381,6 +459,7 @@ export class SshTransport implements Transport {
 
   #onDrop(client: Client): void {
     if (this.#client === client) this.#client = undefined;
+    this.#dropAgent(client);
     const lost = [...this.#inFlight];
     if (lost.length > 0 || !this.#closed) {
       this.#o.logger.warn(

@@ -14,6 +14,12 @@ export interface RunResult {
   readonly exitCode: number;
 }
 
+/** What a stat says about one path; mtime in whole seconds (all SFTP v3 carries). */
+export interface PathStat {
+  readonly size: number;
+  readonly mtimeS: number;
+}
+
 export interface Transport {
   readonly kind: 'ssh' | 'local';
   /**
@@ -21,6 +27,15 @@ export interface Transport {
    * returned, not thrown; timeouts, output overflow and connection failures throw ClusterError.
    */
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /**
+   * Stat many paths without starting a process (SFTP on the pooled SSH connection; fs on this machine):
+   * null for a path that does not exist. Resolves null as a whole when it cannot answer right now (not
+   * connected, no SFTP subsystem, an error other than "no such file", timeout): callers then use run().
+   */
+  statPaths?(
+    paths: readonly string[],
+    opts?: { readonly timeoutMs?: number },
+  ): Promise<(PathStat | null)[] | null>;
   close(): Promise<void>;
 }
 

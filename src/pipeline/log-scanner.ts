@@ -3,26 +3,27 @@ import { ClusterError } from '../errors.js';
 import type { LogRecord } from './digest.js';
 import { jobIdFromLogName, parsePipelineLines } from './pipeline-log.js';
 import {
-  buildScanInput,
+  buildQuickCheck,
   buildScanScript,
   CAUSE_PATTERNS,
   DEFAULT_SHARDS,
   HEAD_PATTERNS,
+  knownListInput,
   parseScanOutput,
+  type ScanEngine,
   settledDirMtime,
   UPLOAD_PATTERNS,
 } from './scan-script.js';
+import type { ScanStore, StoredLog } from './scan-store.js';
 
 const GREPPED: readonly string[] = [...HEAD_PATTERNS, ...UPLOAD_PATTERNS, ...CAUSE_PATTERNS];
-
-import type { ScanStore, StoredLog } from './scan-store.js';
 
 export interface SweepResult {
   /** Every pipeline log known after the sweep (read now or remembered). */
   readonly records: readonly LogRecord[];
   readonly changed: number;
   readonly deleted: number;
-  /** Bytes of stdout the remote command sent back. */
+  /** Bytes of stdout the remote command sent back (0 when a stat over SFTP answered). */
   readonly bytesReturned: number;
   /** Bytes of the changed logs on disk (what copying them would have cost). */
   readonly changedLogBytes: number;
@@ -34,8 +35,10 @@ export interface LogScannerOptions {
   readonly transport: Transport;
   readonly store: ScanStore;
   readonly timeoutMs?: number;
-  /** Parallel whole-file readers on the cluster side (a login node on a network filesystem likes more). */
+  /** Parallel workers on the cluster side (a login node on a network filesystem likes more). */
   readonly shards?: number;
+  /** Who reads the logs on the cluster: perl where present (`auto`, the default), or GNU tools only. */
+  readonly engine?: ScanEngine;
 }
 
 /**
@@ -46,8 +49,6 @@ export interface LogScannerOptions {
 export class LogScanner {
   readonly #script = buildScanScript();
   readonly #inFlight = new Map<string, Promise<SweepResult>>();
-  /** Directory mtime at the last full sweep (scan-script.ts, fast path). */
-  readonly #dirMtime = new Map<string, string>();
 
   constructor(private readonly opts: LogScannerOptions) {}
 
@@ -67,37 +68,64 @@ export class LogScanner {
 
   async #sweepOnce(dir: string): Promise<SweepResult> {
     const t0 = performance.now();
-    const known = await this.opts.store.load(dir);
+    const { logs: stored, dirMtime } = await this.opts.store.load(dir);
     const t1 = performance.now();
-    const { args, input } = buildScanInput(
-      this.#dirMtime.get(dir) ?? null,
-      [...known.values()].map((k) => ({ ...k, running: k.run.outcome === 'running' })),
-    );
-    const argv = ['sh', '-c', this.#script, 'pipeline-scan', dir, String(this.opts.shards ?? DEFAULT_SHARDS)];
     const timeoutMs = this.opts.timeoutMs ?? 300_000;
-    // With a trusted directory mtime, first ask the cheap question alone (no known list to send): most
-    // sweeps end there. Only when something may have changed does the full scan run.
-    let res =
-      args[0] === '-'
-        ? null
-        : await this.opts.transport.run([...argv, ...args, 'check'], { timeoutMs, input: '' });
-    // exit 11: something may have changed; any other failure is reported by the full scan below.
-    if (res === null || res.exitCode !== 0) {
-      res = await this.opts.transport.run([...argv, '-', '', ''], {
-        input,
-        timeoutMs,
-        maxOutputBytes: 256 * 1024 * 1024,
-      });
+    // With a trusted directory mtime, first ask the cheap question: most sweeps end there.
+    const check = buildQuickCheck(
+      dir,
+      dirMtime,
+      [...stored.values()].filter((k) => k.run.outcome === 'running'),
+    );
+    if (check) {
+      // Stats first (no process on the cluster); a transport that cannot stat right now asks find instead.
+      const stats = (await this.opts.transport.statPaths?.(check.paths, { timeoutMs })) ?? null;
+      let unchanged = false;
+      let bytes = 0;
+      if (stats) unchanged = check.unchangedStats(stats);
+      else {
+        const res = await this.opts.transport.run(check.argv, { timeoutMs });
+        // Anything but a clean "unchanged" (a running log gone, a find error) is for the full scan to sort out.
+        unchanged = res.exitCode === 0 && check.unchanged(res.stdout);
+        bytes = Buffer.byteLength(res.stdout);
+      }
+      if (unchanged) {
+        return {
+          records: [...stored.values()],
+          changed: 0,
+          deleted: 0,
+          bytesReturned: bytes,
+          changedLogBytes: 0,
+          timings: { load: t1 - t0, remote: performance.now() - t1, parse: 0, save: 0 },
+        };
+      }
     }
+    const argv = [
+      'sh',
+      '-c',
+      this.#script,
+      'pipeline-scan',
+      dir,
+      String(this.opts.shards ?? DEFAULT_SHARDS),
+      this.opts.engine ?? 'auto',
+    ];
+    const res = await this.opts.transport.run(argv, {
+      input: knownListInput(stored.values()),
+      timeoutMs,
+      maxOutputBytes: 256 * 1024 * 1024,
+    });
     if (res.exitCode !== 0) {
-      const why = res.exitCode === 3 ? `cannot enter log directory ${dir}` : `log scan failed in ${dir}`;
+      const why =
+        res.exitCode === 3
+          ? `cannot enter log directory ${dir}`
+          : res.exitCode === 6
+            ? `the log scan was told to use perl, which ${dir}'s host lacks`
+            : `log scan failed in ${dir}`;
       throw new ClusterError(why, { exitCode: res.exitCode, stderr: res.stderr });
     }
     const t2 = performance.now();
-    // Remembered per process: after a restart the first sweep lists the directory again (still incremental).
     const settled = settledDirMtime(res.stdout);
-    if (settled === null) this.#dirMtime.delete(dir);
-    else this.#dirMtime.set(dir, settled);
+    const known = new Map(stored);
     const out = parseScanOutput(res.stdout);
     const upserts: StoredLog[] = [];
     let changedLogBytes = 0;
@@ -107,7 +135,7 @@ export class LogScanner {
       // A log read whole has its upload and cause lines in `lines` already: counting the window's copies
       // too would double its 429s. (The completion line comes only from the tail.)
       const extra = f.whole ? f.tail.filter((l) => !GREPPED.some((p) => l.includes(p))) : f.tail;
-      const run = parsePipelineLines([...f.lines, ...extra], { jobId });
+      const run = parsePipelineLines(extra.length === 0 ? f.lines : [...f.lines, ...extra], { jobId });
       const rec: StoredLog = { name: f.name, size: f.size, mtime: f.mtime, mtimeMs: mtimeToMs(f.mtime), run };
       upserts.push(rec);
       known.set(f.name, rec);
@@ -115,7 +143,9 @@ export class LogScanner {
     }
     const deleted = out.deleted.filter((n) => known.delete(n));
     const t3 = performance.now();
-    if (upserts.length > 0 || deleted.length > 0) await this.opts.store.save(dir, upserts, deleted);
+    if (upserts.length > 0 || deleted.length > 0 || settled !== dirMtime) {
+      await this.opts.store.save(dir, upserts, deleted, settled);
+    }
     const t4 = performance.now();
     return {
       records: [...known.values()],

@@ -9,26 +9,46 @@ export interface StoredLog extends LogRecord {
   readonly mtime: string;
 }
 
+/** What a directory's last sweeps left: every log read, and the directory mtime a quick check can trust. */
+export interface DirState {
+  /** Read-only: it may be the store's own cache (copy it before changing anything). */
+  readonly logs: ReadonlyMap<string, StoredLog>;
+  /** find's `%T@` of the directory at the last full sweep, if it was settled then (scan-script.ts). */
+  readonly dirMtime: string | null;
+}
+
 export interface ScanStore {
-  load(dir: string): Promise<Map<string, StoredLog>>;
-  save(dir: string, upserts: readonly StoredLog[], deletes: readonly string[]): Promise<void>;
+  load(dir: string): Promise<DirState>;
+  /** Writes the logs and the directory mtime together, so a quick check never trusts a half-saved sweep. */
+  save(
+    dir: string,
+    upserts: readonly StoredLog[],
+    deletes: readonly string[],
+    dirMtime: string | null,
+  ): Promise<void>;
   /** Runs `fn` while no other sweep of `dir` runs (in any process sharing the store). */
   withLock<T>(dir: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** For the offline CLI and one-shot digests: nothing outlives the process. */
 export class MemoryScanStore implements ScanStore {
-  readonly #dirs = new Map<string, Map<string, StoredLog>>();
+  readonly #dirs = new Map<string, { logs: Map<string, StoredLog>; dirMtime: string | null }>();
 
-  async load(dir: string): Promise<Map<string, StoredLog>> {
-    return new Map(this.#dirs.get(dir) ?? []);
+  async load(dir: string): Promise<DirState> {
+    const d = this.#dirs.get(dir);
+    return { logs: d?.logs ?? new Map(), dirMtime: d?.dirMtime ?? null };
   }
 
-  async save(dir: string, upserts: readonly StoredLog[], deletes: readonly string[]): Promise<void> {
-    const m = this.#dirs.get(dir) ?? new Map<string, StoredLog>();
+  async save(
+    dir: string,
+    upserts: readonly StoredLog[],
+    deletes: readonly string[],
+    dirMtime: string | null,
+  ): Promise<void> {
+    const m = new Map(this.#dirs.get(dir)?.logs ?? []);
     for (const u of upserts) m.set(u.name, u);
     for (const d of deletes) m.delete(d);
-    this.#dirs.set(dir, m);
+    this.#dirs.set(dir, { logs: m, dirMtime });
   }
 
   withLock<T>(_dir: string, fn: () => Promise<T>): Promise<T> {
@@ -135,9 +155,14 @@ export interface RedisScanStoreOptions {
   readonly lockWaitMs?: number;
 }
 
+const MTIME = /^\d+(\.\d+)?$/;
+
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
-/** One Redis hash per log directory: field = log file name, value = JSON StoredLog. */
+/**
+ * One Redis hash per log directory (field = log file name, value = JSON StoredLog), its version counter
+ * (`:v`) and the settled directory mtime (`:m`).
+ */
 export class RedisScanStore implements ScanStore {
   readonly #cache = new Map<string, { version: string; logs: Map<string, StoredLog> }>();
 
@@ -154,43 +179,59 @@ export class RedisScanStore implements ScanStore {
     return `${this.opts.prefix}:pipeline-logs:${dir}`;
   }
 
-  async load(dir: string): Promise<Map<string, StoredLog>> {
+  async load(dir: string): Promise<DirState> {
     const key = this.key(dir);
     // A re-sweep with nothing new must stay cheap: keep the parsed map in memory and re-read the hash only
     // when its version counter says another process (or a lost write) changed it.
-    const version = await this.redis.get(`${key}:v`);
+    const [version, mark] = await this.redis.mget(`${key}:v`, `${key}:m`);
+    const dirMtime = mark !== null && mark !== undefined && MTIME.test(mark) ? mark : null;
     const cached = this.#cache.get(dir);
-    if (cached && cached.version === (version ?? '0')) return new Map(cached.logs);
-    const res = await this.redis.multi().hgetall(key).get(`${key}:v`).exec();
+    if (cached && cached.version === (version ?? '0')) return { logs: cached.logs, dirMtime };
+    const res = await this.redis.multi().hgetall(key).get(`${key}:v`).get(`${key}:m`).exec();
     const all = (res?.[0]?.[1] ?? {}) as Record<string, string>;
     const v = (res?.[1]?.[1] ?? null) as string | null;
+    const m = (res?.[2]?.[1] ?? null) as string | null;
     const out = new Map<string, StoredLog>();
     for (const [name, json] of Object.entries(all)) {
       // A value we cannot read is simply forgotten: the next sweep sees the file as new and re-reads it.
       const rec = decodeStoredLog(name, json);
       if (rec) out.set(name, rec);
     }
-    this.#cache.set(dir, { version: v ?? '0', logs: new Map(out) });
-    return out;
+    this.#cache.set(dir, { version: v ?? '0', logs: out });
+    return { logs: out, dirMtime: m !== null && MTIME.test(m) ? m : null };
   }
 
-  async save(dir: string, upserts: readonly StoredLog[], deletes: readonly string[]): Promise<void> {
+  async save(
+    dir: string,
+    upserts: readonly StoredLog[],
+    deletes: readonly string[],
+    dirMtime: string | null,
+  ): Promise<void> {
     const key = this.key(dir);
     const multi = this.redis.multi();
+    if (dirMtime === null) multi.del(`${key}:m`);
+    else multi.set(`${key}:m`, dirMtime);
     for (let i = 0; i < upserts.length; i += 1000) {
       const chunk: string[] = [];
       for (const u of upserts.slice(i, i + 1000)) chunk.push(u.name, encodeStoredLog(u));
       multi.hset(key, ...chunk);
     }
     if (deletes.length > 0) multi.hdel(key, ...deletes);
+    // Only a change of the logs moves the version (and so makes other processes re-read the hash).
+    if (upserts.length === 0 && deletes.length === 0) {
+      await multi.exec();
+      return;
+    }
     multi.incr(`${key}:v`);
     const res = await multi.exec();
     const newVersion = Number(res?.at(-1)?.[1]);
     const cached = this.#cache.get(dir);
     if (cached && Number(cached.version) === newVersion - 1) {
-      for (const u of upserts) cached.logs.set(u.name, u);
-      for (const d of deletes) cached.logs.delete(d);
-      cached.version = String(newVersion);
+      // A new map, not an edit: what load() handed out earlier stays as it was.
+      const logs = new Map(cached.logs);
+      for (const u of upserts) logs.set(u.name, u);
+      for (const d of deletes) logs.delete(d);
+      this.#cache.set(dir, { version: String(newVersion), logs });
     } else {
       this.#cache.delete(dir);
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -27,6 +27,7 @@ import {
   pipelineLogText,
 } from '../fixtures/pipeline/generate-logs.js';
 import { cliUser, commandDeps, slackUser } from '../helpers/command-deps.js';
+import { startSshd } from '../testbed/sshd.js';
 
 const tb = inject('testbed');
 const quiet = { info() {}, warn() {}, error() {} };
@@ -50,6 +51,18 @@ class RecordingMessenger implements Messenger {
     await this.afterPost?.();
     return { channel: target.channel, ts: `${1764320000 + this.posts.length}.000100` };
   }
+}
+
+/** A PATH with every command this machine has except perl: a cluster login node without it. */
+async function pathWithoutPerl(): Promise<string> {
+  const bin = await mkdtemp(join(tb.dir, 'bin-'));
+  for (const d of ['/usr/local/bin', '/usr/bin', '/bin']) {
+    for (const n of await readdir(d).catch(() => [] as string[])) {
+      if (n.startsWith('perl')) continue;
+      await symlink(join(d, n), join(bin, n)).catch(() => {}); // the first directory's wins, as on PATH
+    }
+  }
+  return bin;
 }
 
 let g: GeneratedDir;
@@ -137,6 +150,65 @@ describe('scanning through real sshd into real Redis', () => {
     cleanups.push(() => second.close());
     const [ra, rb] = await Promise.all([a.sweep(g.dir), b.sweep(g.dir)]);
     expect([ra.changed, rb.changed].sort()).toEqual([0, 16]);
+  });
+
+  it.each([
+    ['with perl on the cluster: a re-sweep with nothing new starts no process there', true],
+    ['without perl: GNU tools read the logs, and the quick check is one find', false],
+  ])('on a settled directory, %s; a second replica trusts it too', async (_how, perl) => {
+    const dir = await mkdtemp(join(tb.dir, 'settled-'));
+    const own = perl
+      ? null
+      : await startSshd(await mkdtemp(join(tb.dir, 'noperl-')), { PATH: await pathWithoutPerl() });
+    if (own) cleanups.push(() => own.daemon.stop());
+    const transport = own
+      ? new SshTransport({
+          host: own.info.host,
+          port: own.info.port,
+          username: own.info.user,
+          keyPath: own.info.keyPath,
+          fingerprint: own.info.fingerprint,
+        })
+      : sshTransport();
+    cleanups.push(() => transport.close());
+    if (own)
+      expect((await transport.run(['sh', '-c', 'command -v perl || echo none'])).stdout).toBe('none\n');
+    const running = join(dir, 'checkpoint_pipeline_1901.out');
+    await writeFile(running, 'Experiment: exp-settled\nCheckpoint: 10\n');
+    await writeFile(
+      join(dir, 'checkpoint_pipeline_1902.out'),
+      pipelineLogText({ jobId: '1902', experiment: 'exp-settled', step: 20, kind: 'fail_429' }),
+    );
+    const old = new Date(Date.now() - 60_000);
+    await utimes(dir, old, old);
+    const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
+    const store = () => new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
+    const first = await new LogScanner({ transport, store: store() }).sweep(dir);
+    expect(first.changed).toBe(2);
+    expect(first.records.find((r) => r.name === 'checkpoint_pipeline_1902.out')?.run).toMatchObject({
+      experiment: 'exp-settled',
+      step: 20,
+      outcome: 'failed',
+      failureCause: 'rate_limited',
+    });
+    expect(await transport.statPaths([dir])).toStrictEqual(perl ? [expect.any(Object)] : null);
+
+    // Another replica (its own scanner and store object) finds the directory's mtime in Redis.
+    const replica = new LogScanner({ transport, store: store() });
+    const again = await replica.sweep(dir);
+    expect(again.changed).toBe(0);
+    expect(again.records).toHaveLength(2);
+    // By the agent no command output comes back; by find, one short line per path.
+    if (perl) expect(again.bytesReturned).toBe(0);
+    else expect(again.bytesReturned).toBeGreaterThan(0);
+    expect(again.bytesReturned).toBeLessThan(100);
+
+    await appendFile(running, 'Pipeline completed at Sat Nov 28 10:00:00 UTC 2026 with exit code 0\n');
+    const grown = await replica.sweep(dir);
+    expect(grown.changed).toBe(1);
+    expect(grown.records.find((r) => r.name === 'checkpoint_pipeline_1901.out')?.run.outcome).toBe(
+      'succeeded',
+    );
   });
 
   it('says which directory is missing', async () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,6 +14,15 @@ import { startTestbed } from '../testbed/testbed.js';
 import { describeTransportContract, pgrep, uniqueSleep, waitForNoProcess } from './transport-contract.js';
 
 const tb = inject('testbed');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const execFileP = promisify(execFile);
 
 type SshInfo = typeof tb.ssh;
@@ -220,6 +229,53 @@ describe('SshTransport against the testbed sshd', () => {
     }
   });
 
+  it('stats paths through one kept perl agent, which holds one of the channel slots', async () => {
+    const t = sshTransport(tb.ssh, { maxChannels: 2 });
+    const file = join(work, 'stat me.out');
+    await writeFile(file, 'x'.repeat(1234));
+    try {
+      // Not connected yet: stat is only a shortcut, and says so; run() is what connects.
+      expect(await t.statPaths([file])).toBeNull();
+      await t.run(['true']);
+      const [st, gone, dir] = (await t.statPaths([file, join(work, 'nope'), work])) ?? [];
+      const local = await stat(file);
+      expect(st).toEqual({ size: 1234, mtimeS: Math.floor(local.mtimeMs / 1000) });
+      expect(gone).toBeNull();
+      expect(dir?.mtimeS).toBe(Math.floor((await stat(work)).mtimeMs / 1000));
+
+      // The agent stays up and takes a slot: with a cap of 2, one command runs at a time.
+      const log = join(work, 'cap-with-sftp.log');
+      const script = `echo "+" >> "$1"; sleep 0.1; echo "-" >> "$1"`;
+      await Promise.all(Array.from({ length: 4 }, () => t.run(['sh', '-c', script, 'sh', log])));
+      let running = 0;
+      let peak = 0;
+      for (const mark of (await readFile(log, 'utf8')).split('\n')) {
+        if (mark === '+') peak = Math.max(peak, ++running);
+        if (mark === '-') running--;
+      }
+      expect(peak).toBe(1);
+      expect((await t.statPaths([file]))?.[0]?.size).toBe(1234);
+    } finally {
+      await t.close();
+    }
+    expect(await t.statPaths([file])).toBeNull();
+  });
+
+  it('never waits for a slot to stat: with every channel busy it answers null at once', async () => {
+    const t = sshTransport(tb.ssh, { maxChannels: 1 });
+    try {
+      await t.run(['true']);
+      const busy = t.run(['sleep', '1']);
+      const t0 = performance.now();
+      expect(await t.statPaths([work])).toBeNull();
+      expect(performance.now() - t0).toBeLessThan(500);
+      await busy;
+      expect((await t.statPaths([work]))?.length).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('fails a queued command that cannot start before its timeout', async () => {
     const t = sshTransport(tb.ssh, { maxChannels: 1 });
     const s = uniqueSleep();
@@ -292,7 +348,10 @@ describe('SshTransport reconnect (own sshd, restarted mid-test)', () => {
       await t.run(['true']);
       const connPid = Number((await t.run(['sh', '-c', 'echo $PPID'])).stdout.trim());
       process.kill(connPid, 'SIGTERM');
-      await new Promise((r) => setTimeout(r, 100));
+      // "Idle" means the drop has happened and reached us before the next command: wait for the process to
+      // be gone (on a loaded machine that is not always within a fixed 100 ms), then for its FIN.
+      for (let i = 0; i < 100 && isAlive(connPid); i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 200));
       await own.restartSshd();
       expect((await t.run(['echo', 'back'], { timeoutMs: 10_000 })).stdout).toBe('back\n');
     } finally {

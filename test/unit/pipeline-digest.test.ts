@@ -2,9 +2,14 @@ import { access, appendFile, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalTransport } from '../../src/cluster/local-transport.js';
+import type { Transport } from '../../src/cluster/transport.js';
 import { compareWithPrevious, computeDigest } from '../../src/pipeline/digest.js';
 import { localDigestSource } from '../../src/pipeline/digest-service.js';
+import { LogScanner } from '../../src/pipeline/log-scanner.js';
 import { parsePipelineLog } from '../../src/pipeline/pipeline-log.js';
+import { buildScanScript, parseScanOutput, type ScanEngine } from '../../src/pipeline/scan-script.js';
+import { MemoryScanStore } from '../../src/pipeline/scan-store.js';
 import {
   type GeneratedDir,
   generatePipelineDir,
@@ -107,40 +112,62 @@ describe('digest over a generated log directory (scanned with the real one-comma
     expect(report.reply.data).toStrictEqual(g.expected);
   });
 
-  it('on a settled directory, still sees a running log grow and a new log appear', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'pipeline-fast-'));
-    const running = join(dir, 'checkpoint_pipeline_1801.out');
-    await writeFile(running, 'Experiment: exp-fast\nCheckpoint: 100\n');
-    await writeFile(
-      join(dir, 'checkpoint_pipeline_1802.out'),
-      pipelineLogText({ jobId: '1802', experiment: 'exp-fast', step: 200, kind: 'success' }),
-    );
-    // An old directory mtime is one the scanner trusts: later sweeps take the fast path.
-    const old = new Date(Date.now() - 60_000);
-    await utimes(dir, old, old);
-    const source = await localDigestSource(dir);
-    expect((await source.sweep()).changed).toBe(2);
-    expect((await source.sweep()).changed).toBe(0);
+  it.each([
+    ['stats (SFTP on the cluster)', true],
+    ['one find', false],
+  ])(
+    'on a settled directory, asks by %s, and still sees a running log grow and a new log appear',
+    async (_how, stats) => {
+      const dir = await mkdtemp(join(tmpdir(), 'pipeline-fast-'));
+      const running = join(dir, 'checkpoint_pipeline_1801.out');
+      await writeFile(running, 'Experiment: exp-fast\nCheckpoint: 100\n');
+      await writeFile(
+        join(dir, 'checkpoint_pipeline_1802.out'),
+        pipelineLogText({ jobId: '1802', experiment: 'exp-fast', step: 200, kind: 'success' }),
+      );
+      // An old directory mtime is one the scanner trusts: later sweeps take the quick check.
+      const old = new Date(Date.now() - 60_000);
+      await utimes(dir, old, old);
+      const local = new LocalTransport();
+      const commands: string[] = [];
+      const transport: Transport = {
+        kind: 'local',
+        run: (argv, o) => {
+          commands.push(argv[0] === 'sh' ? 'scan' : (argv[0] ?? ''));
+          return local.run(argv, o);
+        },
+        close: () => local.close(),
+        ...(stats ? { statPaths: (p: readonly string[]) => local.statPaths(p) } : {}),
+      };
+      const scanner = new LogScanner({ transport, store: new MemoryScanStore() });
+      expect((await scanner.sweep(dir)).changed).toBe(2);
+      expect((await scanner.sweep(dir)).changed).toBe(0);
+      // Nothing new: the second sweep ended at the quick check.
+      expect(commands).toEqual(stats ? ['scan'] : ['scan', 'find']);
 
-    await appendFile(
-      running,
-      'Successfully uploaded model to org/sfm-exp-fast\nPipeline completed at Sat Nov 28 10:00:00 UTC 2026 with exit code 0\n',
-    );
-    const grown = await source.sweep();
-    expect(grown.changed).toBe(1);
-    const rec = grown.records.find((r) => r.name === 'checkpoint_pipeline_1801.out');
-    expect(rec?.run.outcome).toBe('succeeded');
-    expect(rec?.run.uploadedRepos).toEqual(['org/sfm-exp-fast']);
+      // Appending keeps the directory's mtime: only the running log's own size tells.
+      await appendFile(
+        running,
+        'Successfully uploaded model to org/sfm-exp-fast\nPipeline completed at Sat Nov 28 10:00:00 UTC 2026 with exit code 0\n',
+      );
+      const grown = await scanner.sweep(dir);
+      expect(grown.changed).toBe(1);
+      const rec = grown.records.find((r) => r.name === 'checkpoint_pipeline_1801.out');
+      expect(rec?.run.outcome).toBe('succeeded');
+      expect(rec?.run.uploadedRepos).toEqual(['org/sfm-exp-fast']);
 
-    await writeFile(
-      join(dir, 'checkpoint_pipeline_1803.out'),
-      pipelineLogText({ jobId: '1803', experiment: 'exp-fast', step: 300, kind: 'fail_429' }),
-    );
-    const added = await source.sweep();
-    expect(added.changed).toBe(1);
-    expect(added.records).toHaveLength(3);
-    await rm(dir, { recursive: true, force: true });
-  });
+      await utimes(dir, old, old);
+      expect((await scanner.sweep(dir)).changed).toBe(0);
+      await writeFile(
+        join(dir, 'checkpoint_pipeline_1803.out'),
+        pipelineLogText({ jobId: '1803', experiment: 'exp-fast', step: 300, kind: 'fail_429' }),
+      );
+      const added = await scanner.sweep(dir);
+      expect(added.changed).toBe(1);
+      expect(added.records).toHaveLength(3);
+      await rm(dir, { recursive: true, force: true });
+    },
+  );
 
   it('re-reads only new or changed logs on the next sweep', async () => {
     const source = await localDigestSource(g.dir);
@@ -228,5 +255,85 @@ describe('lines far from the end of a log are still found', () => {
     expect(report.sweep.bytesReturned).toBeLessThan(3000);
     await expect(access(join(process.cwd(), 'pwned'))).rejects.toThrow();
     await expect(access(join(dir, 'pwned'))).rejects.toThrow();
+  });
+});
+
+describe('the two cluster-side engines (perl where present, GNU tools otherwise)', () => {
+  const sweepWith = async (dir: string, engine: ScanEngine, shards?: number) => {
+    const scanner = new LogScanner({
+      transport: new LocalTransport(),
+      store: new MemoryScanStore(),
+      engine,
+      ...(shards ? { shards } : {}),
+    });
+    const r = await scanner.sweep(dir);
+    return [...r.records].sort((a, b) => (a.name < b.name ? -1 : 1));
+  };
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'digest-engines-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('read every outcome of the known-truth directory identically', async () => {
+    const g = await generatePipelineDir(join(root, 'truth'));
+    const perl = await sweepWith(g.dir, 'perl');
+    const gnu = await sweepWith(g.dir, 'gnu');
+    expect(gnu).toStrictEqual(perl);
+    const period = { since: g.since, until: g.until };
+    expect(computeDigest(gnu, period).json).toStrictEqual(g.expected);
+    expect(computeDigest(perl, period).json).toStrictEqual(g.expected);
+  });
+
+  it("keep each log's lines its own across thousands of logs (where xargs starts a new head/tail)", async () => {
+    // Long (array-job) names fill xargs' 128 KiB command line after ~1,000 logs, and each first 4 KB ends
+    // mid-line: once, that cut swallowed the next batch's first header and gave its lines to the log before
+    // (harmless to the counts only while that log had an Experiment and a Checkpoint line of its own).
+    const dir = join(root, 'many');
+    await mkdir(dir);
+    const n = 2500;
+    const filler = `${'x'.repeat(69)}\n`.repeat(60); // 4,200 bytes: the head window ends inside it
+    const id = (i: number) => `${String(i).padStart(60, '0')}_${String(i).padStart(40, '0')}`;
+    const index = new Map(Array.from({ length: n }, (_, i) => [id(i), i]));
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        writeFile(
+          join(dir, `checkpoint_pipeline_${id(i)}.out`),
+          `Experiment: exp-${i}\n${i % 2 === 0 ? `Checkpoint: ${i}\n` : ''}${filler}` +
+            `Successfully uploaded m to org/r${i}\n` +
+            `Pipeline completed at Sat Nov 28 08:00:00 UTC 2026 with exit code ${i % 5 === 0 ? 1 : 0}\n`,
+        ),
+      ),
+    );
+    for (const engine of ['perl', 'gnu'] as const) {
+      // Straight from the script: every log gets exactly its own head lines back.
+      const res = await new LocalTransport().run(
+        ['sh', '-c', buildScanScript(), 'pipeline-scan', dir, '1', engine],
+        { input: '', maxOutputBytes: 64 * 1024 * 1024 },
+      );
+      expect(res.exitCode).toBe(0);
+      const out = parseScanOutput(res.stdout);
+      expect(out.changed).toHaveLength(n);
+      const foreign = out.changed.filter((f) => {
+        const i = index.get(f.name.slice('checkpoint_pipeline_'.length, -'.out'.length)) ?? -1;
+        return f.lines.filter((l) => l.startsWith('Experiment:')).join() !== `Experiment: exp-${i}`;
+      });
+      expect(foreign.map((f) => f.name).slice(0, 3), engine).toEqual([]);
+
+      const recs = await sweepWith(dir, engine, 1);
+      expect(recs).toHaveLength(n);
+      const wrong = recs.filter((r) => {
+        const i = index.get(r.run.jobId ?? '') ?? -1;
+        return (
+          r.run.experiment !== `exp-${i}` ||
+          r.run.step !== (i % 2 === 0 ? i : null) ||
+          r.run.outcome !== (i % 5 === 0 ? 'failed' : 'succeeded') ||
+          r.run.uploadedRepos.join() !== `org/r${i}`
+        );
+      });
+      expect(wrong.map((r) => r.name).slice(0, 3), engine).toEqual([]);
+    }
   });
 });
