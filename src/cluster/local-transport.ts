@@ -34,8 +34,8 @@ export class LocalTransport implements Transport {
     try {
       return await Promise.all(
         paths.map((p) =>
-          stat(resolve(this.#cwd ?? '.', p)).then(
-            (s) => ({ size: s.size, mtimeS: Math.floor(s.mtimeMs / 1000) }),
+          stat(resolve(this.#cwd ?? '.', p), { bigint: true }).then(
+            (s) => ({ size: Number(s.size), mtime: Number(s.mtimeNs) / 1e9 }),
             (e: NodeJS.ErrnoException) => {
               if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return null;
               throw e;

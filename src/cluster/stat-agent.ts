@@ -5,17 +5,19 @@ import type { PathStat } from './transport.js';
  * A perl loop kept running on the cluster: it reads paths (one per line, an empty line ends a request) and
  * answers "size mtime" per path, "-" for one that does not exist, "?" for any other error, then ".".
  * One process for the life of the connection, so a stat costs one small round trip instead of a remote
- * shell. Whole-second mtimes (what a plain perl stat gives). It exits when its stdin closes.
+ * shell. Sub-second mtimes need Time::HiRes (shipped with perl; a perl-base-only host lacks it): without
+ * it the agent does not start, and callers fall back to a command. It exits when its stdin closes.
  */
 export const STAT_AGENT_ARGV: readonly string[] = [
   'perl',
   '-e',
-  '$|=1; my @p; while(my $l=<STDIN>){ chomp $l; if(length $l){ push @p,$l; next } my $o=""; ' +
-    'for my $f (@p){ my @s=stat($f); $o.=@s ? "$s[7] $s[9]\\n" : ($!{ENOENT} || $!{ENOTDIR}) ? "-\\n" : "?\\n" } ' +
+  'use Time::HiRes qw(stat); $|=1; my @p; while(my $l=<STDIN>){ chomp $l; if(length $l){ push @p,$l; next } ' +
+    'my $o=""; for my $f (@p){ my @s=stat($f); ' +
+    '$o.=@s ? sprintf("%d %.9f\\n",$s[7],$s[9]) : ($!{ENOENT} || $!{ENOTDIR}) ? "-\\n" : "?\\n" } ' +
     'print $o.".\\n"; @p=() }',
 ];
 
-const LINE = /^(\d+) (\d+)$/;
+const LINE = /^(\d+) (\d+(?:\.\d+)?)$/;
 
 /** Parse one complete reply (without its final ".\n"); null when it is not an answer for `n` paths. */
 export function parseStatReply(body: string, n: number): (PathStat | null)[] | null {
@@ -29,7 +31,7 @@ export function parseStatReply(body: string, n: number): (PathStat | null)[] | n
     }
     const m = LINE.exec(l);
     if (!m) return null;
-    out.push({ size: Number(m[1]), mtimeS: Number(m[2]) });
+    out.push({ size: Number(m[1]), mtime: Number(m[2]) });
   }
   return out;
 }

@@ -14,10 +14,11 @@ export interface RunResult {
   readonly exitCode: number;
 }
 
-/** What a stat says about one path; mtime in whole seconds (all SFTP v3 carries). */
+/** What a stat says about one path. */
 export interface PathStat {
   readonly size: number;
-  readonly mtimeS: number;
+  /** Seconds since the epoch, to the microsecond at least (a double cannot hold find's nanoseconds). */
+  readonly mtime: number;
 }
 
 export interface Transport {

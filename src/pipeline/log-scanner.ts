@@ -50,7 +50,12 @@ export class LogScanner {
   readonly #script = buildScanScript();
   readonly #inFlight = new Map<string, Promise<SweepResult>>();
 
-  constructor(private readonly opts: LogScannerOptions) {}
+  constructor(private readonly opts: LogScannerOptions) {
+    const shards = opts.shards ?? DEFAULT_SHARDS;
+    if (!Number.isInteger(shards) || shards < 1 || shards > 64) {
+      throw new Error(`LogScanner: shards must be a whole number from 1 to 64, not ${shards}`);
+    }
+  }
 
   sweep(dir: string): Promise<SweepResult> {
     const prev = this.#inFlight.get(dir) ?? Promise.resolve(undefined);

@@ -284,18 +284,19 @@ export interface QuickCheck {
   readonly argv: string[];
   /** True when find's stdout says nothing can have changed since the last full sweep. */
   unchanged(stdout: string): boolean;
-  /** The same from stats (whole-second mtimes: a running log that grew has a new size anyway). */
+  /** The same from stats, whose mtimes are doubles: equal to the microsecond counts as unchanged. */
   unchangedStats(stats: readonly (PathStat | null)[]): boolean;
 }
 
-const wholeSeconds = (mtime: string) => Number(mtime.split('.')[0]);
+/** find prints nanoseconds; a double holds about a quarter of a microsecond at today's epoch. */
+const sameTime = (stat: number, printed: string) => Math.abs(stat - Number(printed)) < 2e-6;
 
 /**
  * The question asked before a full sweep, as stats or ONE process (no shell of ours): has the directory's
  * mtime moved since the last full sweep, or has any log that was still running changed size or mtime? A
  * directory whose mtime has not moved has had no log added, removed or renamed; finished logs are never
- * written again; so if the running logs are unchanged too, nothing is. Whole seconds are enough for the
- * directory: its mtime was trusted only once it was 2 s old, so any later change lands in a later second.
+ * written again; so if the running logs are unchanged too, nothing is. The directory mtime is trusted only
+ * once it was 2 s old when read, so a change still landing within the same clock tick cannot hide behind it.
  * null when there is no trusted directory mtime, or too many running logs to name on one command line:
  * then the full scan answers.
  */
@@ -331,10 +332,11 @@ export function buildQuickCheck(
     },
     unchangedStats(stats: readonly (PathStat | null)[]) {
       if (stats.length !== want.length + 1) return false;
-      if (stats[0]?.mtimeS !== wholeSeconds(dirMtime)) return false;
+      const d = stats[0];
+      if (!d || !sameTime(d.mtime, dirMtime)) return false;
       return want.every((w, i) => {
         const st = stats[i + 1];
-        return st != null && st.size === w.size && st.mtimeS === wholeSeconds(w.mtime);
+        return st != null && st.size === w.size && sameTime(st.mtime, w.mtime);
       });
     },
   };

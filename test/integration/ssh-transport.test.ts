@@ -238,10 +238,13 @@ describe('SshTransport against the testbed sshd', () => {
       expect(await t.statPaths([file])).toBeNull();
       await t.run(['true']);
       const [st, gone, dir] = (await t.statPaths([file, join(work, 'nope'), work])) ?? [];
-      const local = await stat(file);
-      expect(st).toEqual({ size: 1234, mtimeS: Math.floor(local.mtimeMs / 1000) });
+      // To the microsecond: what find prints, as near as a double gets.
+      const printed = async (p: string) =>
+        Number((await t.run(['find', p, '-maxdepth', '0', '-printf', '%T@'])).stdout);
+      expect(st?.size).toBe(1234);
+      expect(Math.abs((st?.mtime ?? 0) - (await printed(file)))).toBeLessThan(2e-6);
       expect(gone).toBeNull();
-      expect(dir?.mtimeS).toBe(Math.floor((await stat(work)).mtimeMs / 1000));
+      expect(Math.abs((dir?.mtime ?? 0) - (await printed(work)))).toBeLessThan(2e-6);
 
       // The agent stays up and takes a slot: with a cap of 2, one command runs at a time.
       const log = join(work, 'cap-with-sftp.log');
