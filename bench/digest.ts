@@ -17,7 +17,8 @@ import { startTestbed } from '../test/testbed/testbed.js';
 // the top and bottom as the real pipeline prints them). Times, through the testbed's real sshd and Redis:
 //   grep   — the tips document's `grep -l "Pipeline completed at .* with exit code 0" <dir>/* | wc -l`
 //   first  — the first sweep (one remote command, empty Redis) plus computing the digest
-//   resweep — the same with nothing new
+//   resweep — the same with nothing new: the quick check (the kept perl stat agent on the SSH connection,
+//             started by the first rep's re-sweep) plus computing the digest
 // Each timed run is repeated and the median taken; the page cache is warmed first so every contender reads
 // from memory (a network filesystem would only widen the gap in the scanner's favour).
 

@@ -25,6 +25,7 @@ import {
   type GeneratedDir,
   generatePipelineDir,
   pipelineLogText,
+  writeSettledDir,
 } from '../fixtures/pipeline/generate-logs.js';
 import { cliUser, commandDeps, slackUser } from '../helpers/command-deps.js';
 import { startSshd } from '../testbed/sshd.js';
@@ -173,21 +174,14 @@ describe('scanning through real sshd into real Redis', () => {
     cleanups.push(() => transport.close());
     if (own)
       expect((await transport.run(['sh', '-c', 'command -v perl || echo none'])).stdout).toBe('none\n');
-    const running = join(dir, 'checkpoint_pipeline_1901.out');
-    await writeFile(running, 'Experiment: exp-settled\nCheckpoint: 10\n');
-    await writeFile(
-      join(dir, 'checkpoint_pipeline_1902.out'),
-      pipelineLogText({ jobId: '1902', experiment: 'exp-settled', step: 20, kind: 'fail_429' }),
-    );
-    const old = new Date(Date.now() - 60_000);
-    await utimes(dir, old, old);
+    const running = await writeSettledDir(dir, { experiment: 'exp-settled', firstJob: 1901 });
     const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
     const store = () => new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
     const first = await new LogScanner({ transport, store: store() }).sweep(dir);
     expect(first.changed).toBe(2);
     expect(first.records.find((r) => r.name === 'checkpoint_pipeline_1902.out')?.run).toMatchObject({
       experiment: 'exp-settled',
-      step: 20,
+      step: 200,
       outcome: 'failed',
       failureCause: 'rate_limited',
     });

@@ -15,6 +15,19 @@ import { describeTransportContract, pgrep, uniqueSleep, waitForNoProcess } from 
 
 const tb = inject('testbed');
 
+/** Run `n` 0.1 s commands at once; how many ran at the same time at most. */
+async function peakOf(t: SshTransport, n: number, log: string): Promise<number> {
+  const script = `echo "+" >> "$1"; sleep 0.1; echo "-" >> "$1"`;
+  await Promise.all(Array.from({ length: n }, () => t.run(['sh', '-c', script, 'sh', log])));
+  let running = 0;
+  let peak = 0;
+  for (const mark of (await readFile(log, 'utf8')).split('\n')) {
+    if (mark === '+') peak = Math.max(peak, ++running);
+    if (mark === '-') running--;
+  }
+  return peak;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -215,15 +228,7 @@ describe('SshTransport against the testbed sshd', () => {
     const t = sshTransport(tb.ssh, { maxChannels: 2 });
     const log = join(work, 'cap2.log');
     try {
-      const script = `echo "+" >> "$1"; sleep 0.1; echo "-" >> "$1"`;
-      await Promise.all(Array.from({ length: 8 }, () => t.run(['sh', '-c', script, 'sh', log])));
-      let running = 0;
-      let peak = 0;
-      for (const mark of (await readFile(log, 'utf8')).split('\n')) {
-        if (mark === '+') peak = Math.max(peak, ++running);
-        if (mark === '-') running--;
-      }
-      expect(peak).toBe(2);
+      expect(await peakOf(t, 8, log)).toBe(2);
     } finally {
       await t.close();
     }
@@ -247,16 +252,7 @@ describe('SshTransport against the testbed sshd', () => {
       expect(Math.abs((dir?.mtime ?? 0) - (await printed(work)))).toBeLessThan(2e-6);
 
       // The agent stays up and takes a slot: with a cap of 2, one command runs at a time.
-      const log = join(work, 'cap-with-sftp.log');
-      const script = `echo "+" >> "$1"; sleep 0.1; echo "-" >> "$1"`;
-      await Promise.all(Array.from({ length: 4 }, () => t.run(['sh', '-c', script, 'sh', log])));
-      let running = 0;
-      let peak = 0;
-      for (const mark of (await readFile(log, 'utf8')).split('\n')) {
-        if (mark === '+') peak = Math.max(peak, ++running);
-        if (mark === '-') running--;
-      }
-      expect(peak).toBe(1);
+      expect(await peakOf(t, 4, join(work, 'cap-with-agent.log'))).toBe(1);
       expect((await t.statPaths([file]))?.[0]?.size).toBe(1234);
     } finally {
       await t.close();

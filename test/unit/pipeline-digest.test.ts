@@ -14,6 +14,7 @@ import {
   type GeneratedDir,
   generatePipelineDir,
   pipelineLogText,
+  writeSettledDir,
 } from '../fixtures/pipeline/generate-logs.js';
 
 describe('pipeline log parser', () => {
@@ -119,15 +120,9 @@ describe('digest over a generated log directory (scanned with the real one-comma
     'on a settled directory, asks by %s, and still sees a running log grow and a new log appear',
     async (_how, stats) => {
       const dir = await mkdtemp(join(tmpdir(), 'pipeline-fast-'));
-      const running = join(dir, 'checkpoint_pipeline_1801.out');
-      await writeFile(running, 'Experiment: exp-fast\nCheckpoint: 100\n');
-      await writeFile(
-        join(dir, 'checkpoint_pipeline_1802.out'),
-        pipelineLogText({ jobId: '1802', experiment: 'exp-fast', step: 200, kind: 'success' }),
-      );
       // An old directory mtime is one the scanner trusts: later sweeps take the quick check.
+      const running = await writeSettledDir(dir, { experiment: 'exp-fast', firstJob: 1801 });
       const old = new Date(Date.now() - 60_000);
-      await utimes(dir, old, old);
       const local = new LocalTransport();
       const commands: string[] = [];
       const transport: Transport = {
