@@ -186,10 +186,14 @@ export function sparkline(values: readonly number[]): string {
 export function chartSummary(reply: Reply): string {
   const chart = reply.chart;
   if (!chart) return '';
+  const unit = chart.yLabel ? ` ${chart.yLabel}` : '';
   const lines = chart.series.map((s) => {
     const ys = s.points.map((p) => p[1]);
     const last = ys.at(-1);
-    return `${s.name}: ${sparkline(ys.slice(-60))}${last === undefined ? '' : ` (last ${formatNum(last)})`}`;
+    if (last === undefined) return `${s.name}:`;
+    // One bar per series: its value says it all, and a one-character sparkline would say nothing.
+    if (chart.kind === 'bar' && ys.length === 1) return `${s.name}: ${formatNum(last)}${unit}`;
+    return `${s.name}: ${sparkline(ys.slice(-60))} (last ${formatNum(last)}${unit})`;
   });
   return [`${chart.title}`, ...lines].join('\n');
 }

@@ -95,6 +95,19 @@ describe('Block Kit rendering', () => {
     };
     expect(renderText(reply)).toContain('lm: █▅▁ (last 1)');
     expect(JSON.stringify(renderBlocks(reply))).toContain('lm: █▅▁ (last 1)');
+    // One bar per series (success % per experiment): the value with its unit, not a lone sparkline glyph.
+    const bars = {
+      chart: {
+        kind: 'bar' as const,
+        title: 'Upload success rate per experiment',
+        yLabel: 'success %',
+        series: [
+          { name: 'exp-a', points: [[0, 50]] as [number, number][] },
+          { name: 'exp-b', points: [[1, 100]] as [number, number][] },
+        ],
+      },
+    };
+    expect(renderText(bars)).toContain('exp-a: 50 success %\nexp-b: 100 success %');
   });
 });
 
