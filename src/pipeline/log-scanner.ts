@@ -149,7 +149,7 @@ export class LogScanner {
     const deleted = out.deleted.filter((n) => known.delete(n));
     const t3 = performance.now();
     if (upserts.length > 0 || deleted.length > 0 || settled !== dirMtime) {
-      await this.opts.store.save(dir, upserts, deleted, settled);
+      await this.opts.store.save(dir, known, [...upserts.map((u) => u.name), ...deleted], settled);
     }
     const t4 = performance.now();
     return {

@@ -19,11 +19,15 @@ export interface DirState {
 
 export interface ScanStore {
   load(dir: string): Promise<DirState>;
-  /** Writes the logs and the directory mtime together, so a quick check never trusts a half-saved sweep. */
+  /**
+   * Records `logs` as the directory's whole state, where the logs named in `changed` were added, changed or
+   * removed since load(); writes them and the directory mtime together, so a quick check never trusts a
+   * half-saved sweep. The store may keep `logs` itself: the caller must not change it afterwards.
+   */
   save(
     dir: string,
-    upserts: readonly StoredLog[],
-    deletes: readonly string[],
+    logs: ReadonlyMap<string, StoredLog>,
+    changed: readonly string[],
     dirMtime: string | null,
   ): Promise<void>;
   /** Runs `fn` while no other sweep of `dir` runs (in any process sharing the store). */
@@ -32,7 +36,7 @@ export interface ScanStore {
 
 /** For the offline CLI and one-shot digests: nothing outlives the process. */
 export class MemoryScanStore implements ScanStore {
-  readonly #dirs = new Map<string, { logs: Map<string, StoredLog>; dirMtime: string | null }>();
+  readonly #dirs = new Map<string, DirState>();
 
   async load(dir: string): Promise<DirState> {
     const d = this.#dirs.get(dir);
@@ -41,14 +45,11 @@ export class MemoryScanStore implements ScanStore {
 
   async save(
     dir: string,
-    upserts: readonly StoredLog[],
-    deletes: readonly string[],
+    logs: ReadonlyMap<string, StoredLog>,
+    _changed: readonly string[],
     dirMtime: string | null,
   ): Promise<void> {
-    const m = new Map(this.#dirs.get(dir)?.logs ?? []);
-    for (const u of upserts) m.set(u.name, u);
-    for (const d of deletes) m.delete(d);
-    this.#dirs.set(dir, { logs: m, dirMtime });
+    this.#dirs.set(dir, { logs, dirMtime });
   }
 
   withLock<T>(_dir: string, fn: () => Promise<T>): Promise<T> {
@@ -57,7 +58,7 @@ export class MemoryScanStore implements ScanStore {
 }
 
 // Stored values come back from Redis, which anyone could have written: parse them like any other input.
-// A compact positional form: 10,000 logs are one HGETALL, so every byte per record counts.
+// A compact positional form: 10,000 logs are read and written at once, so every byte per record counts.
 const Outcome = z.enum(['succeeded', 'failed', 'running']);
 const Cause = z.enum(['rate_limited', 'timeout', 'other']).nullable();
 const Hint = z
@@ -148,7 +149,7 @@ export function decodeStoredLog(name: string, json: string): StoredLog | null {
 export interface RedisScanStoreOptions {
   /** A client, or a function giving one on first use (so building the store connects to nothing). */
   readonly redis: Redis | (() => Redis);
-  /** Key prefix, e.g. `chatops` → `chatops:pipeline-logs:<dir>`. Tests use a random one. */
+  /** Key prefix, e.g. `chatops` → `chatops:pipeline-scan:<dir>`. Tests use a random one. */
   readonly prefix: string;
   /** A sweep holding the lock longer than this is presumed dead. */
   readonly lockTtlMs?: number;
@@ -159,12 +160,26 @@ const MTIME = /^\d+(\.\d+)?$/;
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+/** Logs per directory are spread over this many hash fields: few enough that writing or reading 10,000 of
+ * them is a handful of Redis arguments, many enough that a sweep with a few new logs rewrites little. */
+export const SCAN_BUCKETS = 64;
+
+/** FNV-1a over the name: which bucket a log lives in. */
+export function bucketOf(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % SCAN_BUCKETS;
+}
+
 /**
- * One Redis hash per log directory (field = log file name, value = JSON StoredLog), its version counter
- * (`:v`) and the settled directory mtime (`:m`).
+ * One Redis hash per log directory: field = bucket number, value = one `name<TAB>JSON StoredLog` line per
+ * log in it. Beside it the version counter (`:v`) and the settled directory mtime (`:m`).
  */
 export class RedisScanStore implements ScanStore {
-  readonly #cache = new Map<string, { version: string; logs: Map<string, StoredLog> }>();
+  readonly #cache = new Map<string, { version: string; logs: ReadonlyMap<string, StoredLog> }>();
 
   #redis: Redis | null = null;
 
@@ -176,7 +191,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   key(dir: string): string {
-    return `${this.opts.prefix}:pipeline-logs:${dir}`;
+    return `${this.opts.prefix}:pipeline-scan:${dir}`;
   }
 
   async load(dir: string): Promise<DirState> {
@@ -187,15 +202,21 @@ export class RedisScanStore implements ScanStore {
     const dirMtime = mark !== null && mark !== undefined && MTIME.test(mark) ? mark : null;
     const cached = this.#cache.get(dir);
     if (cached && cached.version === (version ?? '0')) return { logs: cached.logs, dirMtime };
-    const res = await this.redis.multi().hgetall(key).get(`${key}:v`).get(`${key}:m`).exec();
+    const multi = this.redis.multi().hgetall(key).get(`${key}:v`).get(`${key}:m`);
+    // Nothing stored yet: drop what the one-field-per-log layout of earlier versions left, if anything.
+    if (version === null) multi.unlink(`${this.opts.prefix}:pipeline-logs:${dir}`);
+    const res = await multi.exec();
     const all = (res?.[0]?.[1] ?? {}) as Record<string, string>;
     const v = (res?.[1]?.[1] ?? null) as string | null;
     const m = (res?.[2]?.[1] ?? null) as string | null;
     const out = new Map<string, StoredLog>();
-    for (const [name, json] of Object.entries(all)) {
-      // A value we cannot read is simply forgotten: the next sweep sees the file as new and re-reads it.
-      const rec = decodeStoredLog(name, json);
-      if (rec) out.set(name, rec);
+    for (const bucket of Object.values(all)) {
+      for (const line of bucket.split('\n')) {
+        const tab = line.indexOf('\t');
+        // A value we cannot read is simply forgotten: the next sweep sees the file as new and re-reads it.
+        const rec = tab > 0 ? decodeStoredLog(line.slice(0, tab), line.slice(tab + 1)) : null;
+        if (rec) out.set(rec.name, rec);
+      }
     }
     this.#cache.set(dir, { version: v ?? '0', logs: out });
     return { logs: out, dirMtime: m !== null && MTIME.test(m) ? m : null };
@@ -203,34 +224,36 @@ export class RedisScanStore implements ScanStore {
 
   async save(
     dir: string,
-    upserts: readonly StoredLog[],
-    deletes: readonly string[],
+    logs: ReadonlyMap<string, StoredLog>,
+    changed: readonly string[],
     dirMtime: string | null,
   ): Promise<void> {
     const key = this.key(dir);
     const multi = this.redis.multi();
     if (dirMtime === null) multi.del(`${key}:m`);
     else multi.set(`${key}:m`, dirMtime);
-    for (let i = 0; i < upserts.length; i += 1000) {
-      const chunk: string[] = [];
-      for (const u of upserts.slice(i, i + 1000)) chunk.push(u.name, encodeStoredLog(u));
-      multi.hset(key, ...chunk);
-    }
-    if (deletes.length > 0) multi.hdel(key, ...deletes);
     // Only a change of the logs moves the version (and so makes other processes re-read the hash).
-    if (upserts.length === 0 && deletes.length === 0) {
+    if (changed.length === 0) {
       await multi.exec();
       return;
     }
+    // Rewrite the buckets the change touched, whole, from the state we were given.
+    const touched = new Map<number, string[]>(changed.map((n) => [bucketOf(n), []]));
+    for (const l of logs.values()) touched.get(bucketOf(l.name))?.push(`${l.name}\t${encodeStoredLog(l)}`);
+    const fields: string[] = [];
+    const empty: string[] = [];
+    for (const [b, lines] of touched) {
+      if (lines.length > 0) fields.push(String(b), lines.join('\n'));
+      else empty.push(String(b));
+    }
+    if (fields.length > 0) multi.hset(key, ...fields);
+    if (empty.length > 0) multi.hdel(key, ...empty);
     multi.incr(`${key}:v`);
     const res = await multi.exec();
     const newVersion = Number(res?.at(-1)?.[1]);
     const cached = this.#cache.get(dir);
+    // Another writer in between (only if a lock expired) would leave our picture incomplete: re-read then.
     if (cached && Number(cached.version) === newVersion - 1) {
-      // A new map, not an edit: what load() handed out earlier stays as it was.
-      const logs = new Map(cached.logs);
-      for (const u of upserts) logs.set(u.name, u);
-      for (const d of deletes) logs.delete(d);
       this.#cache.set(dir, { version: String(newVersion), logs });
     } else {
       this.#cache.delete(dir);
