@@ -100,6 +100,16 @@ async function main(): Promise<void> {
       ['fail_other', 0.07],
       ['running', 0.05],
     ];
+    // A scanner with nothing remembered (its own Redis prefix), as on the first sweep after deploying.
+    const emptyScanner = () => {
+      const factory = new QueueFactory({
+        redisUrl: tb.info.redis.url,
+        prefix: `bench${randomUUID().slice(0, 8)}`,
+      });
+      factories.push(factory);
+      const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
+      return { factory, store, scanner: new LogScanner({ transport, store, timeoutMs: 600_000 }) };
+    };
     let now = Date.now();
     let logBytes = 0;
     let succeeded = 0;
@@ -154,13 +164,7 @@ async function main(): Promise<void> {
       const grepCount = Number(g.value.stdout.trim());
       if (grepCount !== succeeded) throw new Error(`grep counted ${grepCount}, expected ${succeeded}`);
 
-      const factory = new QueueFactory({
-        redisUrl: tb.info.redis.url,
-        prefix: `bench${randomUUID().slice(0, 8)}`,
-      });
-      factories.push(factory);
-      const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
-      const scanner = new LogScanner({ transport, store, timeoutMs: 600_000 });
+      const { factory, store, scanner } = emptyScanner();
       const period = { since: new Date(0), until: new Date(now + 86_400_000) };
       const first = await timed(async () => {
         const s = await scanner.sweep(dir);
@@ -213,13 +217,7 @@ async function main(): Promise<void> {
         (await timed(() => transport.run(['sh', '-c', grepScript, 'grep', dir], { timeoutMs: 600_000 }))).ms,
       );
       await evict();
-      const factory = new QueueFactory({
-        redisUrl: tb.info.redis.url,
-        prefix: `bench${randomUUID().slice(0, 8)}`,
-      });
-      factories.push(factory);
-      const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
-      const scanner = new LogScanner({ transport, store, timeoutMs: 600_000 });
+      const { factory, store, scanner } = emptyScanner();
       const cold = await timed(async () => {
         const sw = await scanner.sweep(dir);
         return computeDigest(sw.records, { since: new Date(0), until: new Date(now + 86_400_000) });
@@ -248,13 +246,7 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < REPS; rep++) {
       grepCpu.push(await cpuOf('sh -c "$0" grep "$1"', [grepScript, dir]));
       const remote = await cpuOf('sh -c "$0" pipeline-scan "$1" 2', [buildScanScript(), dir]);
-      const factory = new QueueFactory({
-        redisUrl: tb.info.redis.url,
-        prefix: `bench${randomUUID().slice(0, 8)}`,
-      });
-      factories.push(factory);
-      const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
-      const scanner = new LogScanner({ transport, store, timeoutMs: 600_000 });
+      const { factory, store, scanner } = emptyScanner();
       const before = process.cpuUsage();
       const s = await scanner.sweep(dir);
       computeDigest(s.records, { since: new Date(0), until: new Date(now + 86_400_000) });
