@@ -29,9 +29,10 @@ export interface Transport {
    */
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /**
-   * Stat many paths without starting a process (SFTP on the pooled SSH connection; fs on this machine):
+   * Stat many paths without starting a process per call (a perl stat agent kept on the pooled SSH
+   * connection; fs on this machine):
    * null for a path that does not exist. Resolves null as a whole when it cannot answer right now (not
-   * connected, no SFTP subsystem, an error other than "no such file", timeout): callers then use run().
+   * connected, no perl with Time::HiRes, an error other than "no such file", timeout): callers then use run().
    */
   statPaths?(
     paths: readonly string[],

@@ -23,7 +23,7 @@ export interface SweepResult {
   readonly records: readonly LogRecord[];
   readonly changed: number;
   readonly deleted: number;
-  /** Bytes of stdout the remote command sent back (0 when a stat over SFTP answered). */
+  /** Bytes of stdout the remote command sent back (0 when the stat agent answered the quick check). */
   readonly bytesReturned: number;
   /** Bytes of the changed logs on disk (what copying them would have cost). */
   readonly changedLogBytes: number;

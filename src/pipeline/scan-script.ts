@@ -22,10 +22,10 @@
 //
 // The changed logs are dealt round-robin to <shards> workers that run at once, each reading its logs' two
 // windows and then grepping its own whole logs, so a login node's cores share the work. No temporary files
-// and two processes when nothing changed. The script must be ONE line: the SSH transport refuses newlines
+// when nothing changed. The script must be ONE line: the SSH transport refuses newlines
 // and control characters in argv, so tabs are written as awk/printf/perl escapes.
 //
-// Between sweeps the scanner first asks a cheaper question (buildCheckArgv): has the directory's mtime or
+// Between sweeps the scanner first asks a cheaper question (buildQuickCheck): has the directory's mtime or
 // any still-running log moved? Most sweeps end there.
 
 import type { PathStat } from '../cluster/transport.js';

@@ -114,7 +114,7 @@ describe('digest over a generated log directory (scanned with the real one-comma
   });
 
   it.each([
-    ['stats (SFTP on the cluster)', true],
+    ['stats (the perl agent on a cluster)', true],
     ['one find', false],
   ])(
     'on a settled directory, asks by %s, and still sees a running log grow and a new log appear',
