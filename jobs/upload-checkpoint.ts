@@ -45,6 +45,9 @@ export interface UploadWorkerDeps {
   readonly now?: () => number;
 }
 
+/** How far the bot's clock may be ahead of the file server's when looking for a run's log by its mtime. */
+const SUBMIT_CLOCK_SLACK_S = 120;
+
 export function pipelineLogPath(logsDir: string, slurmJobId: string): string {
   return `${logsDir.replace(/\/+$/, '')}/checkpoint_pipeline/checkpoint_pipeline_${slurmJobId}.out`;
 }
@@ -101,6 +104,23 @@ export function createUploadProcessor(
     }
   };
 
+  /**
+   * The run a crashed attempt submitted: in squeue by its comment while Slurm still knows it; after it ended,
+   * the first log for this checkpoint written since the submission began that is not one of our earlier
+   * runs. (Slurm job ids only grow, so the lowest such id is the one submitted first.)
+   */
+  async function findOwnRun(d: UploadJobData, jobName: string): Promise<string | undefined> {
+    const queued = (await deps.cluster.findSubmitted(jobName, d.submitting ?? ''))[0];
+    if (queued || d.submittingAt === null) return queued;
+    const earlier = new Set(d.runs.map((r) => r.slurmJobId));
+    const sinceS = Math.floor(d.submittingAt / 1000) - SUBMIT_CLOCK_SLACK_S;
+    const ended = (await deps.cluster.recentRuns(deps.pipeline.logsDir, sinceS))
+      .filter((r) => r.experiment === d.experiment && r.step === d.step && !earlier.has(r.slurmJobId))
+      .map((r) => r.slurmJobId)
+      .sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+    return ended[0];
+  }
+
   async function processUpload(
     job: Job<UploadJobData, UploadResult>,
     token: string | undefined,
@@ -116,10 +136,17 @@ export function createUploadProcessor(
 
     if (d.slurmJobId === null) {
       const jobName = pipelineJobName(d);
-      // A previous attempt may have died between sbatch and saving the id: its run is still in squeue.
-      const adopted = d.submitting ? (await deps.cluster.findSubmitted(jobName, d.submitting))[0] : undefined;
+      // A previous attempt may have died between sbatch and saving the id: its run is still in squeue, or
+      // (if no worker came back before it ended) its log is there.
+      const adopted = d.submitting ? await findOwnRun(d, jobName) : undefined;
       if (adopted) {
-        await save({ slurmJobId: adopted, submittedAt: now(), submitting: null, waitingFor: null });
+        await save({
+          slurmJobId: adopted,
+          submittedAt: now(),
+          submitting: null,
+          submittingAt: null,
+          waitingFor: null,
+        });
         deps.log.warn({ jobId, slurmJobId: adopted }, 'adopted a pipeline run submitted before a crash');
       } else {
         const adm = await deps.gate.admit({
@@ -137,7 +164,7 @@ export function createUploadProcessor(
           throw await delay(job, token, adm.retryAt);
         }
         const comment = runComment(jobId, d.retries);
-        await save({ submitting: comment });
+        await save({ submitting: comment, submittingAt: now() });
         const slurmJobId = await deps.cluster.submit({
           script: deps.pipeline.script,
           args: [d.experiment, String(d.step), ...(d.eval ? [] : ['--skip-eval']), d.org],
@@ -152,7 +179,13 @@ export function createUploadProcessor(
           comment,
         });
         // Before anything else: a resumed job must find this id and not submit again.
-        await save({ slurmJobId, submittedAt: now(), submitting: null, waitingFor: null });
+        await save({
+          slurmJobId,
+          submittedAt: now(),
+          submitting: null,
+          submittingAt: null,
+          waitingFor: null,
+        });
         await progress.report(d.batchId, jobId, { kind: 'submitted', slurmJobId });
       }
     } else if (d.singleton) {

@@ -1,7 +1,7 @@
 import type { SlurmClient } from '../cluster/slurm.js';
 import type { Transport } from '../cluster/transport.js';
 import { ClusterError, trimStderr } from '../errors.js';
-import { PIPELINE_LINE_PATTERNS } from '../pipeline/pipeline-log.js';
+import { jobIdFromLogName, PIPELINE_LINE_PATTERNS, parsePipelineLines } from '../pipeline/pipeline-log.js';
 
 // Everything the upload queue does on the cluster, each a single remote command whatever the number of
 // jobs: submit one pipeline run, find a run we submitted but did not record (crash between sbatch and
@@ -19,6 +19,13 @@ export interface PipelineSubmission {
   readonly comment: string;
 }
 
+/** A pipeline log written lately, and which checkpoint its first lines name. */
+export interface RecentRun {
+  readonly slurmJobId: string;
+  readonly experiment: string | null;
+  readonly step: number | null;
+}
+
 export interface TrackedState {
   readonly state: string;
 }
@@ -27,6 +34,8 @@ export interface PipelineCluster {
   submit(s: PipelineSubmission): Promise<string>;
   /** Runs still known to Slurm with this job name and comment (normally zero or one). */
   findSubmitted(jobName: string, comment: string): Promise<string[]>;
+  /** Pipeline logs in `<logsDir>/checkpoint_pipeline` modified after `sinceS` (epoch seconds), in one command. */
+  recentRuns(logsDir: string, sinceS: number): Promise<RecentRun[]>;
   /** One squeue for all ids; an id missing from the map has left the queue (ended). */
   states(ids: readonly string[]): Promise<Map<string, TrackedState>>;
   /** The log's telling lines (pattern matches + its last lines), or null when the log does not exist. */
@@ -38,6 +47,10 @@ const TAIL_LINES = 20;
 // arguments only as positional parameters, so nothing from the user is ever parsed by the shell.
 // One line: transports refuse arguments with newlines.
 const READ_LOG_SCRIPT = `f=$1; shift; [ -r "$f" ] || { echo "@@missing@@"; exit 0; }; grep -F "$@" -- "$f"; echo "@@tail@@"; tail -n ${TAIL_LINES} -- "$f"`;
+
+// Logs modified since $2 (epoch seconds), each as a `==> name` line and the experiment/step lines of its
+// first 4 KB. Few files (a few minutes' worth), so a loop per file is fine.
+const RECENT_RUNS_SCRIPT = `cd -- "$1" 2>/dev/null || exit 0; find . -maxdepth 1 -type f -name 'checkpoint_pipeline_*.out' -newermt "@$2" | while IFS= read -r f; do printf '==> %s\\n' "\${f#./}"; head -c 4096 -- "$f" | grep -a -F -e 'Experiment:' -e 'Checkpoint:' -e 'Processing checkpoint'; done; exit 0`;
 
 /** Submits and watches through H-A's SlurmClient (batched squeue); reads logs through the transport. */
 export class SlurmPipelineCluster implements PipelineCluster {
@@ -70,6 +83,36 @@ export class SlurmPipelineCluster implements PipelineCluster {
       .map((l) => l.trim().split('|'))
       .filter(([id, c]) => id && /^\d+$/.test(id) && c === comment)
       .map(([id]) => id as string);
+  }
+
+  async recentRuns(logsDir: string, sinceS: number): Promise<RecentRun[]> {
+    const dir = `${logsDir.replace(/\/+$/, '')}/checkpoint_pipeline`;
+    const argv = ['sh', '-c', RECENT_RUNS_SCRIPT, 'recent-runs', dir, String(Math.floor(sinceS))];
+    const r = await this.transport.run(argv, { timeoutMs: this.timeoutMs, maxOutputBytes: 4 << 20 });
+    if (r.exitCode !== 0) {
+      throw new ClusterError('listing recent pipeline logs failed', {
+        argv,
+        exitCode: r.exitCode,
+        stderr: trimStderr(r.stderr),
+      });
+    }
+    const runs: RecentRun[] = [];
+    let id: string | null = null;
+    let lines: string[] = [];
+    const flush = () => {
+      if (id === null) return;
+      const run = parsePipelineLines(lines, { jobId: id });
+      runs.push({ slurmJobId: id, experiment: run.experiment, step: run.step });
+    };
+    for (const line of r.stdout.split('\n')) {
+      if (line.startsWith('==> ')) {
+        flush();
+        id = jobIdFromLogName(line.slice(4));
+        lines = [];
+      } else if (line !== '') lines.push(line);
+    }
+    flush();
+    return runs;
   }
 
   async states(ids: readonly string[]): Promise<Map<string, TrackedState>> {

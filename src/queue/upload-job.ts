@@ -34,6 +34,8 @@ export const UploadJobData = z.object({
   submittedAt: z.number().nullable().default(null),
   /** The comment of a run being submitted right now: after a crash, look for it in squeue before resubmitting. */
   submitting: z.string().nullable().default(null),
+  /** When that submission started (ms, bot clock): a run that already ended is found by its log after this. */
+  submittingAt: z.number().nullable().default(null),
   /** Pipeline runs that failed and were retried. */
   retries: z.number().int().nonnegative().default(0),
   runs: z.array(UploadRun).default([]),

@@ -2,9 +2,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { dispatchText } from '../../commands/dispatch.js';
+import { pipelineJobName, pipelineLogPath, runComment } from '../../jobs/upload-checkpoint.js';
 import { UPLOAD_QUEUE, type UploadJobInput, uploadJobId } from '../../src/queue/upload-job.js';
 import { commandDeps, slackUser } from '../helpers/command-deps.js';
-import { createUploadEnv, recordingProgress, type UploadEnv } from '../helpers/fake-hub-env.js';
+import {
+  createUploadEnv,
+  FAKE_PIPELINE_SBATCH,
+  recordingProgress,
+  type UploadEnv,
+} from '../helpers/fake-hub-env.js';
 
 // The upload queue end to end: real Redis (own prefix per test), real Slurm running the fake pipeline
 // sbatch, a fake Hub on loopback with a fixed-window commit limit.
@@ -223,5 +229,55 @@ describe('checkpoint upload queue', () => {
       `checkpoint_pipeline_${slurmJobId}.out`,
     ]);
     expect(env.hub.stats().commits).toBe(1);
+  }, 120_000);
+
+  it('a run submitted just before a crash that ended before any worker came back is adopted, not run again', async () => {
+    env = await createUploadEnv(tb, { hub: { limit: 100, windowMs: 5_000 }, workMs: 200 });
+    await env.makeCheckpoints('exp-gone', [100]);
+    await env.service.enqueue({ steps: [100], template: template('exp-gone') });
+    const id = uploadJobId('exp-gone', 100);
+    const job = await env.service.queue.getJob(id);
+    if (!job) throw new Error('no job');
+    // What the crashed attempt did: note the submission, sbatch exactly as the worker does, then die
+    // before saving the Slurm job id. Nobody watched the run, and it ended.
+    const comment = runComment(id, 0);
+    await job.updateData({ ...job.data, submitting: comment, submittingAt: Date.now() });
+    const submitted = await env.cluster.submit({
+      script: FAKE_PIPELINE_SBATCH,
+      args: ['exp-gone', '100', '--skip-eval', 'test-org'],
+      env: { ...env.pipelineEnv, CHECKPOINTS_BASE_DIR: env.checkpointsBaseDir, SKIP_NEOX_UPLOAD: '1' },
+      jobName: pipelineJobName({ experiment: 'exp-gone', step: 100 }),
+      output: pipelineLogPath(env.logsDir, '%j'),
+      comment,
+    });
+    const ended = async (slurmJobId: string) => {
+      for (const until = Date.now() + 60_000; (await env?.cluster.states([slurmJobId]))?.size; ) {
+        if (Date.now() > until) throw new Error(`pipeline run ${slurmJobId} did not end`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    await ended(submitted);
+    // A log of another checkpoint, written meanwhile, is not taken for ours.
+    await env.makeCheckpoints('exp-other', [100]);
+    const other = await env.cluster.submit({
+      script: FAKE_PIPELINE_SBATCH,
+      args: ['exp-other', '100', '--skip-eval', 'test-org'],
+      env: { ...env.pipelineEnv, CHECKPOINTS_BASE_DIR: env.checkpointsBaseDir, SKIP_NEOX_UPLOAD: '1' },
+      jobName: pipelineJobName({ experiment: 'exp-other', step: 100 }),
+      output: pipelineLogPath(env.logsDir, '%j'),
+      comment: 'someone else',
+    });
+    expect(Number(other)).toBeGreaterThan(Number(submitted));
+    await ended(other);
+
+    await env.startWorker();
+    await env.drained(60_000);
+    const done = await env.service.queue.getJob(id);
+    expect(await done?.getState()).toBe('completed');
+    expect(done?.returnvalue).toMatchObject({ slurmJobId: submitted, repos: ['test-org/sfm-exp-gone'] });
+    // Our two sbatch calls and no third: each checkpoint went to the Hub once.
+    expect(env.slurm.stats.sbatch).toBe(2);
+    expect(env.hub.stats().commits).toBe(2);
+    expect((await pipelineRuns(env)).filter((r) => r.experiment === 'exp-gone')).toHaveLength(1);
   }, 120_000);
 });
