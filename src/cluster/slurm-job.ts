@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-/** Job states as Slurm prints them (squeue %T, scontrol JobState, sacct State). */
-export const KNOWN_JOB_STATES = [
+/** States in which the job may still run (or is running). */
+const ACTIVE_JOB_STATES = [
   'PENDING',
   'CONFIGURING',
   'RUNNING',
@@ -16,6 +16,11 @@ export const KNOWN_JOB_STATES = [
   'REQUEUE_FED',
   'RESV_DEL_HOLD',
   'SPECIAL_EXIT',
+] as const;
+
+/** Job states as Slurm prints them (squeue %T, scontrol JobState, sacct State). */
+export const KNOWN_JOB_STATES = [
+  ...ACTIVE_JOB_STATES,
   'COMPLETED',
   'CANCELLED',
   'FAILED',
@@ -44,22 +49,7 @@ export function parseJobState(raw: string): JobState {
   return r.success ? r.data : 'unknown';
 }
 
-const ACTIVE: ReadonlySet<JobState> = new Set<JobState>([
-  'PENDING',
-  'CONFIGURING',
-  'RUNNING',
-  'COMPLETING',
-  'SUSPENDED',
-  'STOPPED',
-  'SIGNALING',
-  'STAGE_OUT',
-  'RESIZING',
-  'REQUEUED',
-  'REQUEUE_HOLD',
-  'REQUEUE_FED',
-  'RESV_DEL_HOLD',
-  'SPECIAL_EXIT',
-]);
+const ACTIVE: ReadonlySet<JobState> = new Set<JobState>(ACTIVE_JOB_STATES);
 
 /** The job may still run (or is running): keep watching it. `unknown` counts as active — don't give up on it. */
 export function isActiveState(state: JobState): boolean {
