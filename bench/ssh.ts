@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SshTransport } from '../src/cluster/ssh-transport.js';
+import { SshTransport } from '../src/cluster/ssh/ssh-transport.js';
 import { startTestbed } from '../test/testbed/testbed.js';
 
 // npm run bench -- ssh

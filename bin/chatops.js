@@ -3,7 +3,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { cliMain } = await import('../src/cli/main.ts');
+const { cliMain } = await import('../src/app/cli.ts');
 const code = await cliMain({
   argv: process.argv.slice(2),
   env: process.env,

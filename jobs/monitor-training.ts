@@ -1,22 +1,22 @@
 import { setMaxListeners } from 'node:events';
 import type { Job } from 'bullmq';
-import type { Logger } from '../commands/command.js';
-import type { Messenger } from '../commands/services.js';
+import type { LogReadRequest } from '../src/cluster/log-read-batcher.js';
+import { LogReadBatcher } from '../src/cluster/log-read-batcher.js';
 import type { Transport } from '../src/cluster/transport.js';
+import type { Logger } from '../src/logger.js';
+import type { Messenger } from '../src/messenger.js';
 import type { Finding } from '../src/neox/failure-kinds.js';
-import type { LogReadRequest } from '../src/neox/log-read-batcher.js';
-import { LogReadBatcher } from '../src/neox/log-read-batcher.js';
-import { SqueueTicker } from '../src/neox/squeue-ticker.js';
-import { suggestFix } from '../src/neox/suggest-fix.js';
+import { createWatchData, type WatchData, WatchRequest } from '../src/neox/watch-state.js';
+import type { QueueFactory, RunningWorker } from '../src/queue/queue-factory.js';
+import { SqueueTicker } from '../src/training/squeue-ticker.js';
+import { suggestFix } from '../src/training/suggest-fix.js';
 import {
   DEFAULT_WATCH_OPTIONS,
   type FinalJobState,
   type JobSnapshot,
   stepWatch,
   type WatchOptions,
-} from '../src/neox/training-watch.js';
-import { createWatchData, type WatchData, WatchRequest } from '../src/neox/watch-state.js';
-import type { QueueFactory, RunningWorker } from '../src/queue/queue-factory.js';
+} from '../src/training/training-watch.js';
 
 // The durable training watch: one BullMQ job per Slurm job (id `train-<jobid>`), its whole state in the
 // job's data. A bot restart leaves the job active; its lock expires, BullMQ hands it to the next worker,

@@ -1,8 +1,9 @@
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Messenger } from '../commands/services.js';
 import { localDate, periodJobId } from '../src/cron.js';
-import type { DigestSource } from '../src/pipeline/digest-service.js';
+import type { DigestSource } from '../src/digest/digest-source.js';
+import type { Logger } from '../src/logger.js';
+import type { Messenger } from '../src/messenger.js';
 import type { QueueFactory, RunningWorker } from '../src/queue/queue-factory.js';
 
 // The daily digest as a BullMQ job. One job per period (its id names the day), and the posting itself is
@@ -37,7 +38,7 @@ export interface PostDigestDeps {
   readonly redis: Redis;
   /** `factory.keyPrefix(DIGEST_QUEUE)`. */
   readonly keyPrefix: string;
-  readonly log: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+  readonly log: Logger;
 }
 
 /** The period a tick at `firedAt` reports on: the 24 h ending at the tick's minute, named by its local day. */

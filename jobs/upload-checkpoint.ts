@@ -1,10 +1,10 @@
 import { DelayedError, type Job, type Queue, UnrecoverableError } from 'bullmq';
-import type { Logger } from '../commands/command.js';
+import type { Logger } from '../src/logger.js';
 import { parsePipelineLines } from '../src/pipeline/pipeline-log.js';
-import type { PipelineCluster } from '../src/queue/pipeline-cluster.js';
 import type { ShutdownAwareProcessor } from '../src/queue/queue-factory.js';
-import type { SlurmWatcher } from '../src/queue/slurm-watcher.js';
-import type { Admission, UploadGate } from '../src/queue/upload-gate.js';
+import type { PipelineCluster } from '../src/uploads/pipeline-cluster.js';
+import type { SlurmWatcher } from '../src/uploads/slurm-watcher.js';
+import type { Admission, UploadGate } from '../src/uploads/upload-gate.js';
 import {
   commitsPerRun,
   retryDelayMs,
@@ -12,8 +12,8 @@ import {
   UploadJobData as UploadJobDataSchema,
   type UploadResult,
   type UploadRun,
-} from '../src/queue/upload-job.js';
-import { silentProgress, type UploadProgress } from '../src/queue/upload-progress.js';
+} from '../src/uploads/upload-job.js';
+import { silentProgress, type UploadProgress } from '../src/uploads/upload-progress.js';
 
 // One checkpoint upload = one run of the checkpoint pipeline sbatch, paced by the gate. At-least-once
 // delivery means this handler runs again after a crash: the Slurm job id is saved before anything else,

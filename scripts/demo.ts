@@ -2,8 +2,8 @@ import { chmod, mkdir, utimes, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { cliMain } from '../src/cli/main.js';
-import { LocalTransport } from '../src/cluster/local-transport.js';
+import { cliMain } from '../src/app/cli.js';
+import { LocalTransport } from '../src/cluster/local/local-transport.js';
 import { startTestbed } from '../test/testbed/testbed.js';
 
 // npm run demo: the product on its built-in local default, on a fresh machine. It starts a private Slurm

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs before `npm test` and `npm run demo` (plain Node, no dependencies): installs what the suite needs on a
-// fresh Debian machine — npm packages, then the Debian packages behind the testbed (design.md §4).
+// fresh Debian machine — npm packages, then the Debian packages behind the testbed (test/testbed/README.md).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
@@ -32,6 +32,9 @@ const debian = {
   // test fixtures (the fake checkpoint pipeline) and process checks in the transport tests
   python3: 'python3',
   pgrep: 'procps',
+  // `npm run lint` checks the programs the bot runs on the cluster (src/cluster/remote/)
+  shellcheck: 'shellcheck',
+  perl: 'perl',
 };
 const found = (bin) =>
   ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/bin', '/usr/local/sbin'].some((d) =>

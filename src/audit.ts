@@ -1,8 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { InvocationAudit } from '../commands/command.js';
-import type { RunOptions, RunResult, Transport } from './cluster/transport.js';
+import type { Logger } from './logger.js';
+
+/** Collects what one invocation did on the cluster, for its audit record. */
+export interface InvocationAudit {
+  /** Called by the auditing transport for every argv it runs; commands rarely call it themselves. */
+  argv(argv: readonly string[]): void;
+  /** Attach a fact to the audit record (e.g. `{ jobId: '123' }`). Never pass secrets. */
+  note(key: string, value: string | number | boolean): void;
+}
 
 export type AuditOutcome = 'ok' | 'error' | 'refused' | 'invalid';
 
@@ -27,11 +34,6 @@ export interface AuditSink {
   write(record: AuditRecord): Promise<void>;
 }
 
-interface AuditLogger {
-  info(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 /** JSON lines appended to `path` (directory created), each record also logged. */
 export class AuditLog implements AuditSink {
   #chain: Promise<void> = Promise.resolve();
@@ -39,7 +41,7 @@ export class AuditLog implements AuditSink {
 
   constructor(
     readonly path: string,
-    private readonly log: AuditLogger,
+    private readonly log: Logger,
   ) {}
 
   /** Fail at startup, not on the first command, when the audit file cannot be written. */
@@ -82,19 +84,9 @@ export function withInvocation<T>(recorder: InvocationRecorder, fn: () => Promis
   return current.run(recorder, fn);
 }
 
-/**
- * Wraps a transport so each argv it runs is recorded in the current invocation's audit record — including
- * calls made deep inside the Slurm client, which never sees the context.
- */
-export function auditingTransport(inner: Transport): Transport {
-  return {
-    kind: inner.kind,
-    run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
-      current.getStore()?.argv(argv);
-      return inner.run(argv, opts);
-    },
-    close: () => inner.close(),
-  };
+/** The invocation the current async call chain runs for, if any (read by src/cluster/audited-transport.ts). */
+export function currentInvocation(): InvocationAudit | undefined {
+  return current.getStore();
 }
 
 const SECRET_PATTERNS: readonly [RegExp, string][] = [

@@ -1,15 +1,10 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from './logger.js';
 
 // The only importer of node-cron. A tick never does the work itself: it enqueues a BullMQ job whose id names
 // the period, so every replica's tick for the same period collapses into one job, and the work survives a
 // restart. Ticks of one schedule never overlap in a process (noOverlap); across processes the job id and
 // the handlers' own locks do it.
-
-export interface CronLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface CronSchedule {
   /** Unique; used in logs. */
@@ -32,7 +27,7 @@ export interface Scheduler {
 
 export function startScheduler(
   schedules: readonly CronSchedule[],
-  opts: { readonly timezone: string; readonly log: CronLogger; readonly now?: () => Date },
+  opts: { readonly timezone: string; readonly log: Logger; readonly now?: () => Date },
 ): Scheduler {
   for (const s of schedules) {
     if (!cron.validate(s.expression)) {

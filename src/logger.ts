@@ -1,7 +1,19 @@
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type DestinationStream, pino } from 'pino';
 import pretty from 'pino-pretty';
 
-export type { Logger } from 'pino';
+/**
+ * The one logger shape every room is given: structured fields first, then the message. pino's logger is
+ * one; tests pass silentLogger(). `child` adds fields (`{ component: 'uploads' }`) to every later line.
+ */
+export interface Logger {
+  /** The level in force (`info`, `debug`, …), for libraries that ask. */
+  readonly level: string;
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
 
 export interface LoggerOptions {
   readonly level: string;

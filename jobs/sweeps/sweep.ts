@@ -1,5 +1,5 @@
 import type { Job, Queue } from 'bullmq';
-import type { Messenger } from '../../commands/services.js';
+import type { Messenger } from '../../src/messenger.js';
 import type { QueueFactory, RunningWorker } from '../../src/queue/queue-factory.js';
 import type { Reply } from '../../src/reply.js';
 

@@ -1,5 +1,5 @@
-import type { DispatchDeps, Invoker } from '../../commands/dispatch.js';
-import { dispatchLine, dispatchWords } from '../../commands/dispatch.js';
+import type { DispatchDeps, Invoker } from '../../commands/core/dispatch.js';
+import { dispatchLine, dispatchWords } from '../../commands/core/dispatch.js';
 import type { Reply } from '../reply.js';
 import { renderText } from './render-text.js';
 

@@ -1,4 +1,4 @@
-import type { MessageTarget, Messenger } from '../../commands/services.js';
+import type { MessageTarget, Messenger } from '../messenger.js';
 import type { Reply } from '../reply.js';
 import { renderText } from './render-text.js';
 

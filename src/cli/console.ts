@@ -1,7 +1,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import type { DispatchDeps, Invoker } from '../../commands/dispatch.js';
-import { dispatchLine } from '../../commands/dispatch.js';
+import type { DispatchDeps, Invoker } from '../../commands/core/dispatch.js';
+import { dispatchLine } from '../../commands/core/dispatch.js';
 import { type CliOutput, printReply } from './cli.js';
 
 export interface ConsoleOptions {

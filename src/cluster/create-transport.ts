@@ -1,11 +1,12 @@
 import { type Config, ConfigError } from '../config.js';
 import { UserError } from '../errors.js';
-import { LocalTransport } from './local-transport.js';
-import { SshTransport, type TransportLogger } from './ssh-transport.js';
+import type { Logger } from '../logger.js';
+import { LocalTransport } from './local/local-transport.js';
+import { SshTransport } from './ssh/ssh-transport.js';
 import type { Transport } from './transport.js';
 
 export interface CreateTransportDeps {
-  readonly logger?: TransportLogger;
+  readonly logger?: Logger;
   /** Extra environment for a local transport (merged over the bot's own). */
   readonly localEnv?: Readonly<Record<string, string>>;
 }
@@ -39,14 +40,11 @@ export function createTransport(config: Config, deps: CreateTransportDeps = {}):
 
 /** Stands in when the cluster connection is not configured: any command that needs it says what to set. */
 export function unconfiguredTransport(problems: readonly string[]): Transport {
-  return {
-    kind: 'local',
-    async run() {
-      throw new UserError(
-        `This command needs the cluster, and the connection is not configured:\n${problems.map((p) => `- ${p}`).join('\n')}\n` +
-          'Set these (see .env.example), or CLUSTER_TRANSPORT=local when running on the login node.',
-      );
-    },
-    async close() {},
+  const refuse = async (): Promise<never> => {
+    throw new UserError(
+      `This command needs the cluster, and the connection is not configured:\n${problems.map((p) => `- ${p}`).join('\n')}\n` +
+        'Set these (see .env.example), or CLUSTER_TRANSPORT=local when running on the login node.',
+    );
   };
+  return { kind: 'local', run: refuse, runScript: refuse, async close() {} };
 }

@@ -26,3 +26,12 @@ export function quoteArgv(argv: readonly string[]): string {
   if (argv.length === 0) throw new Error('quoteArgv: empty argv');
   return argv.map(quoteArg).join(' ');
 }
+
+/**
+ * Single-quote a trusted program body (a file of src/cluster/remote/) for the remote shell. Newlines and
+ * tabs are kept: inside '…' they are literal. NUL cannot travel in a command line at all.
+ */
+export function quoteTrusted(body: string): string {
+  if (body.includes('\u0000')) throw new Error('quoteTrusted: a program body cannot contain NUL');
+  return `'${body.replaceAll("'", `'\\''`)}'`;
+}

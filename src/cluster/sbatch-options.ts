@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AbsPath, EnvName, JobId, SlurmJobName } from './args.js';
+import { AbsPath, EnvName, JobId, SlurmJobName } from '../args.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
+import { JobId, UnixUser } from '../args.js';
 import { ClusterError, trimStderr, UserError } from '../errors.js';
-import { JobId, UnixUser } from './args.js';
 import { parseSacct, SACCT_DELIMITER, SACCT_FORMAT } from './sacct-parse.js';
 import { buildSbatchArgv, parseSbatchParsable, SubmitOptions } from './sbatch-options.js';
 import { scontrolToJob } from './scontrol-parse.js';

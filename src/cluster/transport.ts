@@ -1,4 +1,6 @@
-/** The only way anything runs on the cluster. Implementations: ssh-transport.ts, local-transport.ts. */
+import type { RemoteScript } from './remote-script.js';
+
+/** The only way anything runs on the cluster. Implementations: ssh/ssh-transport.ts, local/local-transport.ts. */
 export interface RunOptions {
   /** Kill the command (remote side too) after this long. Default 30 s. */
   readonly timeoutMs?: number;
@@ -28,6 +30,12 @@ export interface Transport {
    * returned, not thrown; timeouts, output overflow and connection failures throw ClusterError.
    */
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /**
+   * Run a trusted program from src/cluster/remote/ with operands. The body may hold newlines; the operands
+   * are validated exactly like argv (no newlines or control characters) and are never spliced into code.
+   * Same result and errors as run().
+   */
+  runScript(script: RemoteScript, operands: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /**
    * Stat many paths without starting a process per call (a perl stat agent kept on the pooled SSH
    * connection; fs on this machine):

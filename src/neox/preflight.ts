@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are sh scripts; ${…} is shell parameter expansion
 import { posix } from 'node:path';
-import { AbsPath } from '../cluster/args.js';
+import { AbsPath } from '../args.js';
 import type { Transport } from '../cluster/transport.js';
 import { ClusterError, trimStderr } from '../errors.js';
 import { nearest } from './nearest.js';

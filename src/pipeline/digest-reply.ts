@@ -1,5 +1,5 @@
 import type { Reply, ReplyChart } from '../reply.js';
-import type { DigestComparison } from './digest.js';
+import type { DigestComparison } from './digest-stats.js';
 
 const CAUSE_LABEL = { rate_limited: 'rate limited (429)', timeout: 'timeout', other: 'other' } as const;
 const MAX_FAILURE_LINES = 15;

@@ -2,11 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, type RespondFn, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
-import type { Invoker } from '../../commands/dispatch.js';
-import { type DispatchDeps, dispatchAction, dispatchText } from '../../commands/dispatch.js';
-import type { Messenger, Services } from '../../commands/services.js';
+import type { Invoker } from '../../commands/core/dispatch.js';
+import { type DispatchDeps, dispatchAction, dispatchText } from '../../commands/core/dispatch.js';
+import type { Services } from '../../commands/core/services.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Messenger } from '../messenger.js';
 import type { Reply } from '../reply.js';
 import { boltLogger } from './bolt-logger.js';
 import { ChannelPacer } from './channel-pacer.js';

@@ -1,6 +1,6 @@
 import type { WebClient } from '@slack/web-api';
-import type { MessageTarget, Messenger } from '../../commands/services.js';
 import type { Logger } from '../logger.js';
+import type { MessageTarget, Messenger } from '../messenger.js';
 import type { Reply, ReplyChart } from '../reply.js';
 import type { ChannelPacer } from './channel-pacer.js';
 import { renderBlocks } from './render-blocks.js';

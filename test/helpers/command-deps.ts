@@ -1,12 +1,13 @@
-import type { CommandUser } from '../../commands/command.js';
-import type { DispatchDeps, Invoker } from '../../commands/dispatch.js';
+import type { CommandUser } from '../../commands/core/command.js';
+import type { DispatchDeps, Invoker } from '../../commands/core/dispatch.js';
+import type { Registry } from '../../commands/core/registry.js';
+import type { Services } from '../../commands/core/services.js';
 import { createRegistry } from '../../commands/index.js';
-import type { Registry } from '../../commands/registry.js';
-import type { Services } from '../../commands/services.js';
 import type { AuditRecord, AuditSink } from '../../src/audit.js';
-import { auditingTransport } from '../../src/audit.js';
+import { auditingTransport } from '../../src/cluster/audited-transport.js';
+import { type RemoteScript, scriptAuditArgv } from '../../src/cluster/remote-script.js';
 import { SlurmClient } from '../../src/cluster/slurm.js';
-import type { Transport } from '../../src/cluster/transport.js';
+import type { RunOptions, Transport } from '../../src/cluster/transport.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
 
@@ -23,10 +24,15 @@ export class RecordingTransport implements Transport {
   readonly kind = 'local' as const;
   readonly calls: string[][] = [];
   constructor(private readonly inner?: Transport) {}
-  async run(argv: readonly string[], opts?: Parameters<Transport['run']>[1]) {
+  async run(argv: readonly string[], opts?: RunOptions) {
     this.calls.push([...argv]);
     if (!this.inner) throw new Error(`RecordingTransport: no inner transport for ${argv.join(' ')}`);
     return this.inner.run(argv, opts);
+  }
+  async runScript(script: RemoteScript, operands: readonly string[], opts?: RunOptions) {
+    this.calls.push(scriptAuditArgv(script, operands));
+    if (!this.inner) throw new Error(`RecordingTransport: no inner transport for ${script.name}`);
+    return this.inner.runScript(script, operands, opts);
   }
   async close() {
     await this.inner?.close();

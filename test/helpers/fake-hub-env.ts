@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../../commands/command.js';
-import { LocalTransport } from '../../src/cluster/local-transport.js';
+import { startUploadWorker, type UploadWorkerHandle, uploadGate } from '../../src/app/upload-worker.js';
+import { LocalTransport } from '../../src/cluster/local/local-transport.js';
 import { SlurmClient } from '../../src/cluster/slurm.js';
-import { SlurmPipelineCluster } from '../../src/queue/pipeline-cluster.js';
+import { type Logger, silentLogger } from '../../src/logger.js';
 import { QueueFactory } from '../../src/queue/queue-factory.js';
-import { UPLOAD_QUEUE, type UploadJobData, type UploadResult } from '../../src/queue/upload-job.js';
-import type { UploadEvent, UploadProgress } from '../../src/queue/upload-progress.js';
-import { UploadQueueService } from '../../src/queue/upload-service.js';
-import type { UploadQueueSettings } from '../../src/queue/upload-settings.js';
-import { startUploadWorker, type UploadWorkerHandle, uploadGate } from '../../src/queue/upload-worker.js';
+import { SlurmPipelineCluster } from '../../src/uploads/pipeline-cluster.js';
+import { UPLOAD_QUEUE, type UploadJobData, type UploadResult } from '../../src/uploads/upload-job.js';
+import type { UploadEvent, UploadProgress } from '../../src/uploads/upload-progress.js';
+import { UploadQueueService } from '../../src/uploads/upload-queue-service.js';
+import type { UploadQueueSettings } from '../../src/uploads/upload-settings.js';
 import type { TestbedInfo } from '../testbed/testbed.js';
 import { type FakeHub, type FakeHubOptions, startFakeHub } from './fake-hub.js';
 
@@ -22,7 +22,7 @@ const FIXTURES = resolve(fileURLToPath(new URL('../fixtures/', import.meta.url))
 export const FAKE_PIPELINE_SBATCH = join(FIXTURES, 'fake-pipeline.sbatch');
 export const FAKE_PIPELINE_HELPER = join(FIXTURES, 'fake-pipeline.py');
 
-export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const quietLogger: Logger = silentLogger();
 
 export interface UploadEnvOptions {
   readonly hub: FakeHubOptions;

@@ -1,5 +1,5 @@
 import { PassThrough, Readable } from 'node:stream';
-import { cliMain } from '../../src/cli/main.js';
+import { cliMain } from '../../src/app/cli.js';
 
 export interface CliRun {
   readonly code: number;

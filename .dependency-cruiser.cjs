@@ -1,0 +1,110 @@
+// The house rules `npm run lint` checks (dependency-cruiser): who may import whom. Rooms, bottom up:
+//   shared contracts  src/{config,errors,reply,messenger,logger,audit,cron,edit-distance}.ts
+//   pure knowledge    src/neox, src/pipeline          (text in, facts out: no I/O rooms)
+//   plumbing          src/cluster (the only room that runs anything on the cluster), src/queue (BullMQ)
+//   features          src/training, src/uploads, src/digest   (services over the plumbing)
+//   work and commands jobs/ (BullMQ processors, sweeps), commands/ (pure: parse, call services, Reply)
+//   surfaces          src/slack, src/cli              (render a Reply, deliver messages)
+//   wiring            src/app (imported only by src/main.ts, the composition root)
+const SHARED = '^src/(args|config|errors|reply|messenger|logger|audit|cron|edit-distance)[.]ts$';
+const PURE = '^src/(neox|pipeline)/';
+const FEATURES = '^src/(training|uploads|digest)/';
+const SURFACES = '^src/(slack|cli)/';
+const TRANSPORTS =
+  '^src/cluster/(transport|create-transport|limited-transport|audited-transport)[.]ts$|^src/cluster/(local|ssh)/';
+const PRODUCT = '^(src|commands|jobs)/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No import circles: each room must be readable on its own, bottom up.',
+      from: { path: PRODUCT },
+      to: { circular: true },
+    },
+    {
+      name: 'shared-contracts-import-nothing-above',
+      severity: 'error',
+      comment: 'The shared contracts sit at the bottom: they import only each other.',
+      from: { path: SHARED },
+      to: { path: '^(src|commands|jobs)/', pathNot: SHARED },
+    },
+    {
+      name: 'pure-rooms-stay-pure',
+      severity: 'error',
+      comment:
+        'src/neox and src/pipeline are text in, facts out: no cluster, queue, feature, job or command.',
+      from: { path: PURE },
+      to: { path: '^(src|commands|jobs)/', pathNot: [SHARED, PURE] },
+    },
+    {
+      name: 'plumbing-imports-no-feature',
+      severity: 'error',
+      comment: 'src/cluster and src/queue serve the features; they never import them (or anything above).',
+      from: { path: '^src/(cluster|queue)/' },
+      to: { path: '^(src|commands|jobs)/', pathNot: [SHARED, PURE, '^src/cluster/', '^src/queue/'] },
+    },
+    {
+      name: 'cluster-and-queue-stay-apart',
+      severity: 'error',
+      comment: 'Running things on the cluster and queueing work are separate plumbing.',
+      from: { path: '^src/cluster/' },
+      to: { path: '^src/queue/' },
+    },
+    {
+      name: 'features-import-no-work-command-surface-or-wiring',
+      severity: 'error',
+      comment: 'Feature services are given their dependencies; jobs, commands, surfaces and wiring use them.',
+      from: { path: FEATURES },
+      to: { path: '^(commands|jobs)/|^src/(app|slack|cli)/|^src/main[.]ts$' },
+    },
+    {
+      name: 'jobs-are-given-services',
+      severity: 'error',
+      comment: 'jobs/ are BullMQ processors and sweeps: given services, never wiring, never commands.',
+      from: { path: '^jobs/' },
+      to: { path: '^commands/|^src/(app|slack|cli)/|^src/main[.]ts$' },
+    },
+    {
+      name: 'commands-are-pure',
+      severity: 'error',
+      comment: 'commands/ parse, call services and return a Reply: never jobs, wiring or a surface.',
+      from: { path: '^commands/' },
+      to: { path: '^jobs/|^src/(app|slack|cli)/|^src/main[.]ts$' },
+    },
+    {
+      name: 'surfaces-only-render',
+      severity: 'error',
+      comment: 'src/slack and src/cli render Replies and deliver messages; they are given the rest.',
+      from: { path: SURFACES },
+      to: { path: `^jobs/|^src/app/|^src/main[.]ts$|${FEATURES}|^src/(cluster|queue)/` },
+    },
+    {
+      name: 'only-main-imports-app',
+      severity: 'error',
+      comment: 'src/app wires the features; only the composition root (src/main.ts) imports it.',
+      from: { path: PRODUCT, pathNot: '^src/(main[.]ts$|app/)' },
+      to: { path: '^src/app/' },
+    },
+    {
+      name: 'transport-stays-in-cluster',
+      severity: 'error',
+      comment:
+        'Only src/cluster runs anything on the cluster: outside it, code is given typed cluster services, ' +
+        'never a Transport (only the wiring builds one).',
+      from: { path: PRODUCT, pathNot: '^src/(cluster/|app/|main[.]ts$)' },
+      to: { path: TRANSPORTS },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist|test|bench|scripts|bin)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
+  },
+};

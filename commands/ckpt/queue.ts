@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import type { Reply } from '../../src/reply.js';
+import { defineSubcommand } from '../core/command.js';
+import { need } from '../core/services.js';
+
+export const ckptQueue = defineSubcommand({
+  name: 'queue',
+  summary: 'The upload queue: waiting, delayed, running, failed, and the current Hub pause',
+  usage: '/ckpt queue',
+  help: [
+    'Shows the checkpoint upload queue: how many uploads wait, are delayed (upload delay, Hub pause, commit',
+    'budget, another upload of the same experiment), run, or failed for good; whether starts are paused',
+    'after an HTTP 429 from the Hub, until when and why; and how much of the commit budget is used.',
+  ].join('\n'),
+  permission: 'read',
+  args: z.object({}),
+  async run(_args, ctx): Promise<Reply> {
+    const uploads = need(ctx.services.uploads, 'uploads');
+    const o = await uploads.queue.overview();
+    const now = ctx.now().getTime();
+    const pause = o.pause
+      ? `paused until ${new Date(o.pause.until).toISOString()} (${Math.ceil((o.pause.until - now) / 1000)} s more): ${o.pause.reason}`
+      : 'not paused';
+    return {
+      level: o.pause || o.counts.failed > 0 ? 'warn' : 'info',
+      title: 'Checkpoint upload queue',
+      fields: [
+        { label: 'waiting', value: String(o.counts.waiting) },
+        { label: 'delayed', value: String(o.counts.delayed) },
+        { label: 'running', value: String(o.counts.active) },
+        { label: 'failed', value: String(o.counts.failed) },
+        { label: 'Hub pause', value: pause },
+        {
+          label: 'commit budget',
+          value: `${o.budget.used}/${o.budget.limit} in the last ${Math.round(o.budget.windowMs / 1000)} s`,
+        },
+      ],
+      ...(o.jobs.length > 0
+        ? {
+            table: {
+              columns: ['upload', 'state', 'detail'],
+              rows: o.jobs.map((j) => [
+                j.id,
+                j.state === 'active' ? 'running' : j.state,
+                (j.state === 'failed'
+                  ? (j.failedReason ?? '')
+                  : [
+                      j.data.slurmJobId ? `Slurm job ${j.data.slurmJobId}` : '',
+                      j.data.waitingFor ?? '',
+                      j.due ? `due ${new Date(j.due).toISOString().slice(11, 19)} UTC` : '',
+                    ]
+                      .filter(Boolean)
+                      .join(' · ')
+                ).slice(0, 300),
+              ]),
+            },
+          }
+        : {}),
+      data: {
+        counts: o.counts,
+        pause: o.pause,
+        budget: o.budget,
+        jobs: o.jobs.map(({ data, ...j }) => ({ ...j, data })),
+      },
+    };
+  },
+});

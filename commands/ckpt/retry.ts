@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { ExperimentName } from '../../src/args.js';
+import type { Reply } from '../../src/reply.js';
+import { defineSubcommand } from '../core/command.js';
+import { need } from '../core/services.js';
+
+export const ckptRetry = defineSubcommand({
+  name: 'retry',
+  summary: 'Re-queue the failed uploads of an experiment',
+  usage: '/ckpt retry <experiment>',
+  help: 'Puts every upload of <experiment> that failed for good back in the queue, with a fresh retry count.',
+  permission: 'operate',
+  positionals: ['experiment'],
+  args: z.object({ experiment: ExperimentName }),
+  async run(args, ctx): Promise<Reply> {
+    const uploads = need(ctx.services.uploads, 'uploads');
+    const steps = await uploads.queue.retryFailed(args.experiment);
+    ctx.audit.note('retried', steps.length);
+    if (steps.length === 0) {
+      return {
+        level: 'info',
+        text: `No failed uploads of \`${args.experiment}\` in the queue.`,
+        data: { experiment: args.experiment, retried: [] },
+      };
+    }
+    return {
+      level: 'ok',
+      text: `Re-queued ${steps.length} failed upload${steps.length === 1 ? '' : 's'} of \`${args.experiment}\`: steps ${steps.join(', ')}.`,
+      data: { experiment: args.experiment, retried: steps },
+    };
+  },
+});

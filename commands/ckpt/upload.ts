@@ -1,0 +1,227 @@
+import { z } from 'zod';
+import { ExperimentName, HfOrg, Step } from '../../src/args.js';
+import { UserError } from '../../src/errors.js';
+import type { Reply } from '../../src/reply.js';
+import { checkpointStatus, listCheckpoints } from '../../src/uploads/checkpoint-status.js';
+import { defineSubcommand } from '../core/command.js';
+import { need } from '../core/services.js';
+import { missingExperimentReply } from './status.js';
+
+const USAGE =
+  '/ckpt upload <experiment> [org] [--steps a,b|--all|--missing] [--skip-neox-upload] [--upload-neox-only] ' +
+  '[--eval] [--no-singleton] [--upload-delay <s>|random] [--max-retries N] [--retry-min-wait S] [--retry-max-wait S]';
+
+/** The tips document's `--upload-delay random`: 0–12 h. */
+const RANDOM_DELAY_MAX_S = 12 * 3600;
+
+const seconds = (what: string, max: number) =>
+  z.coerce
+    .number({ error: `${what} is a number of seconds` })
+    .positive(`${what} must be more than 0 seconds`)
+    .max(max, `${what} is at most ${max} seconds`);
+
+const StepList = z
+  .string()
+  .max(20_000, 'too many steps')
+  .transform((s, ctx) => {
+    const words = s.split(',').map((w) => w.trim().replace(/^global_step/, ''));
+    const out: number[] = [];
+    for (const w of words) {
+      const r = Step.safeParse(w);
+      if (w === '' || !r.success) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `--steps takes step numbers like 100,200 (got "${w.slice(0, 40)}")`,
+        });
+        return z.NEVER;
+      }
+      out.push(r.data);
+    }
+    return [...new Set(out)].sort((a, b) => a - b);
+  });
+
+const UploadDelay = z.string().transform((s, ctx): 'random' | number => {
+  if (s === 'random') return 'random';
+  const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : Number.NaN;
+  if (!Number.isFinite(n) || n > 7 * 24 * 3600) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `--upload-delay takes seconds (at most 7 days) or "random" (got "${s.slice(0, 40)}")`,
+    });
+    return z.NEVER;
+  }
+  return n;
+});
+
+export const UploadArgs = z
+  .object({
+    experiment: ExperimentName,
+    org: HfOrg.optional(),
+    steps: StepList.optional(),
+    all: z.boolean().default(false),
+    missing: z.boolean().default(false),
+    skipNeoxUpload: z.boolean().default(false),
+    uploadNeoxOnly: z.boolean().default(false),
+    eval: z.boolean().default(false),
+    noSingleton: z.boolean().default(false),
+    uploadDelay: UploadDelay.optional(),
+    maxRetries: z.coerce
+      .number({ error: '--max-retries is a whole number' })
+      .int('--max-retries is a whole number')
+      .min(0, '--max-retries cannot be negative')
+      .max(100, '--max-retries is at most 100')
+      .default(20),
+    retryMinWait: seconds('--retry-min-wait', 86_400).default(120),
+    retryMaxWait: seconds('--retry-max-wait', 7 * 86_400).default(3600),
+  })
+  .refine((a) => [a.steps !== undefined, a.all, a.missing].filter(Boolean).length <= 1, {
+    message: 'give at most one of --steps, --all and --missing',
+  })
+  .refine((a) => !(a.skipNeoxUpload && a.uploadNeoxOnly), {
+    message: '--skip-neox-upload and --upload-neox-only together would upload nothing',
+  })
+  .refine((a) => a.retryMinWait <= a.retryMaxWait, {
+    message: '--retry-min-wait must not exceed --retry-max-wait',
+  });
+
+export const ckptUpload = defineSubcommand({
+  name: 'upload',
+  summary: 'Queue one Hub upload per checkpoint, paced to the Hub’s rate limits',
+  usage: USAGE,
+  help: [
+    'Queues one checkpoint-pipeline run per checkpoint (job id `<experiment>@<step>`: repeating the command adds',
+    'nothing already queued, running or done). Default: the checkpoints not uploaded yet (`--missing`);',
+    '`--all` takes every global_step*, `--steps 100,200` just those. The queue runs a few at a time, one per',
+    'experiment unless `--no-singleton`, within the Hub’s commit budget; after an HTTP 429 it pauses all',
+    'starts until the Hub’s reset and retries (up to `--max-retries`, waiting `--retry-min-wait`…',
+    '`--retry-max-wait` seconds when the Hub does not say). `--upload-delay <s>|random` delays the start',
+    '(random: 0–12 h) without holding a Slurm allocation. Progress is kept in one thread.',
+    'Example: `/ckpt upload pythia-160m geodesic-research --skip-neox-upload`',
+  ].join('\n'),
+  permission: 'operate',
+  positionals: ['experiment', 'org'],
+  flags: {
+    steps: 'string',
+    all: 'boolean',
+    missing: 'boolean',
+    skipNeoxUpload: 'boolean',
+    uploadNeoxOnly: 'boolean',
+    eval: 'boolean',
+    noSingleton: 'boolean',
+    uploadDelay: 'string',
+    maxRetries: 'string',
+    retryMinWait: 'string',
+    retryMaxWait: 'string',
+  },
+  args: UploadArgs,
+  async run(args, ctx): Promise<Reply> {
+    const uploads = need(ctx.services.uploads, 'uploads');
+    const org = args.org ?? ctx.config.HF_ORG;
+    if (!org)
+      throw new UserError('No Hub organisation: give one after the experiment, or set HF_ORG.', USAGE);
+    const base = ctx.config.CHECKPOINTS_BASE_DIR;
+
+    let steps: number[];
+    if (args.steps || args.all) {
+      const listing = await listCheckpoints(ctx.services.transport, base, args.experiment);
+      if (listing.kind !== 'ok') {
+        const st = await checkpointStatus(
+          { transport: ctx.services.transport, checkpointsBaseDir: base },
+          args.experiment,
+        );
+        if (st.kind !== 'ok') return missingExperimentReply(st, args.experiment);
+        throw new UserError(`Cannot list the checkpoints of ${args.experiment}.`, USAGE);
+      }
+      const have = new Set(listing.checkpoints.map((c) => c.step));
+      if (args.steps) {
+        const absent = args.steps.filter((s) => !have.has(s));
+        if (absent.length > 0) {
+          throw new UserError(
+            `No global_step${absent[0]} in ${base}/${args.experiment}` +
+              `${absent.length > 1 ? ` (nor ${absent.slice(1, 6).join(', ')}${absent.length > 6 ? ', …' : ''})` : ''}. ` +
+              `It has steps ${[...have].slice(0, 20).join(', ') || 'none'}${have.size > 20 ? ', …' : ''}.`,
+            USAGE,
+          );
+        }
+        steps = args.steps;
+      } else {
+        steps = [...have].sort((a, b) => a - b);
+      }
+    } else {
+      const st = await checkpointStatus(
+        {
+          transport: ctx.services.transport,
+          checkpointsBaseDir: base,
+          ...(ctx.services.digest?.cluster ? { logs: ctx.services.digest.cluster } : {}),
+          uploads: uploads.queue,
+        },
+        args.experiment,
+      );
+      if (st.kind !== 'ok') return missingExperimentReply(st, args.experiment);
+      steps = st.checkpoints.filter((c) => c.state === 'none' || c.state === 'failed').map((c) => c.step);
+    }
+    if (steps.length === 0) {
+      return {
+        level: 'info',
+        text: `Nothing to upload for \`${args.experiment}\`: every checkpoint is uploaded, queued or running (\`/ckpt status ${args.experiment}\`).`,
+        data: { experiment: args.experiment, added: [], existing: [] },
+      };
+    }
+
+    const batchId = `${args.experiment}-${ctx.now().getTime().toString(36)}`;
+    const delay = args.uploadDelay;
+    const result = await uploads.queue.enqueue({
+      steps,
+      template: {
+        experiment: args.experiment,
+        org,
+        skipNeoxUpload: args.skipNeoxUpload,
+        uploadNeoxOnly: args.uploadNeoxOnly,
+        eval: args.eval,
+        singleton: !args.noSingleton,
+        maxRetries: args.maxRetries,
+        retryMinWaitS: args.retryMinWait,
+        retryMaxWaitS: args.retryMaxWait,
+        batchId,
+        requestedBy: ctx.user.id,
+      },
+      ...(delay === undefined
+        ? {}
+        : { delayMs: () => (delay === 'random' ? Math.random() * RANDOM_DELAY_MAX_S : delay) * 1000 }),
+    });
+    ctx.audit.note('experiment', args.experiment);
+    ctx.audit.note('queued', result.added.length);
+
+    let thread: string | null = null;
+    if (result.added.length > 0 && uploads.batches?.ready && ctx.channel) {
+      const posted = await uploads.batches.start({
+        batchId,
+        channel: ctx.channel,
+        experiment: args.experiment,
+        steps: result.added,
+        requestedBy: ctx.user.id,
+      });
+      thread = posted.ts;
+    }
+    const existing = result.existing.map((e) => `${e.step} (${e.state === 'active' ? 'running' : e.state})`);
+    const lines = [
+      result.added.length > 0
+        ? `Queued ${result.added.length} upload${result.added.length === 1 ? '' : 's'} of \`${args.experiment}\` to ${org}: steps ${result.added.join(', ')}.`
+        : `Nothing new queued for \`${args.experiment}\`.`,
+      ...(existing.length > 0
+        ? [
+            `Already in the queue: ${existing.slice(0, 30).join(', ')}${existing.length > 30 ? ', …' : ''}` +
+              (result.existing.some((e) => e.state === 'failed')
+                ? ` — \`/ckpt retry ${args.experiment}\` re-queues failed ones.`
+                : '.'),
+          ]
+        : []),
+      ...(thread ? ['Progress is kept up to date in one message and its thread.'] : []),
+    ];
+    return {
+      level: result.added.length > 0 ? 'ok' : 'info',
+      text: lines.join('\n'),
+      data: { experiment: args.experiment, org, batchId, added: result.added, existing: result.existing },
+    };
+  },
+});

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import {
+  type DigestSource,
+  defaultPeriod,
+  LocalDirError,
+  localDigestSource,
+} from '../../src/digest/digest-source.js';
+import { UserError } from '../../src/errors.js';
+import type { Reply } from '../../src/reply.js';
+import { type CommandContext, defineSubcommand } from '../core/command.js';
+
+// ISO 8601 date or date-time; Date.parse alone accepts things like "March 7" and "1".
+const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+export const IsoTime = z
+  .string()
+  .max(64, 'is too long for a time')
+  .refine(
+    (s) => ISO.test(s) && !Number.isNaN(Date.parse(s)),
+    'must be an ISO 8601 time such as 2026-11-28T09:00:00Z',
+  )
+  .transform((s) => new Date(s));
+
+export const DigestArgs = z.object({
+  since: IsoTime.optional(),
+  until: IsoTime.optional(),
+});
+
+const PeriodArgs = {
+  since: 'string',
+  until: 'string',
+} as const;
+
+/** Shared by `/digest` and `/ckpt digest`: pick the source, check the period, build the report. */
+export async function runDigest(
+  args: { since?: Date | undefined; until?: Date | undefined; logs?: string | undefined },
+  ctx: CommandContext,
+  usage: string,
+): Promise<Reply> {
+  const period = defaultPeriod(ctx.now(), args.since, args.until);
+  if (period.since.getTime() >= period.until.getTime()) {
+    throw new UserError(
+      `--since (${period.since.toISOString()}) must be before --until (${period.until.toISOString()}).`,
+      usage,
+    );
+  }
+  let source: DigestSource;
+  if (args.logs !== undefined) {
+    if (ctx.source !== 'cli') {
+      throw new UserError(
+        '--logs reads a directory on the machine running the command: use it from the CLI.',
+        usage,
+      );
+    }
+    try {
+      source = ctx.services.digest
+        ? await ctx.services.digest.local(args.logs)
+        : await localDigestSource(args.logs);
+    } catch (e) {
+      if (e instanceof LocalDirError)
+        throw new UserError(`${e.message}: give --logs the checkpoint_pipeline log directory.`, usage);
+      throw e;
+    }
+  } else {
+    const cluster = ctx.services.digest?.cluster;
+    if (!cluster) {
+      throw new UserError(
+        'The digest is not configured in this process (no cluster log directory); use --logs <dir> from the CLI.',
+        usage,
+      );
+    }
+    source = cluster;
+  }
+  ctx.audit.note('logDir', source.dir);
+  const report = await source.report(period, { trend: false });
+  return report.reply;
+}
+
+const USAGE = '/digest [--since <ISO>] [--until <ISO>] [--logs <dir>]';
+
+export const digestReport = defineSubcommand({
+  name: 'report',
+  summary: 'Checkpoint upload success per experiment, failures by cause, models uploaded',
+  usage: USAGE,
+  help: [
+    'Counts checkpoint-pipeline runs whose log was last modified in the period (default: the last 24 h):',
+    'completed / succeeded / failed / running and the success rate per experiment, failures by cause',
+    '(rate limited, timeout, other) with job ids, repos uploaded, and the change against the period before.',
+    'From a terminal, `chatops digest --logs <dir> --since 2026-11-27T00:00:00Z --until 2026-11-28T00:00:00Z --json`',
+    'reads a local directory instead of the cluster.',
+  ].join('\n'),
+  permission: 'read',
+  flags: { ...PeriodArgs, logs: 'string' },
+  args: DigestArgs.extend({
+    logs: z
+      .string()
+      .min(1)
+      .max(4096, 'is too long for a path')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+      .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters')
+      .optional(),
+  }),
+  run: (args, ctx) => runDigest(args, ctx, USAGE),
+});

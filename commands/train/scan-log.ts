@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { UserError } from '../../src/errors.js';
+import { DIAGNOSIS } from '../../src/neox/failure-kinds.js';
+import { LogFileError, scanLogFile } from '../../src/neox/scan-log-file.js';
+import type { Reply } from '../../src/reply.js';
+import { defineSubcommand } from '../core/command.js';
+
+const USAGE = 'chatops train scan-log <file> [--json]';
+
+// Offline: reads a file on the machine running the CLI. `--json` prints exactly design.md §5's shape.
+export const trainScanLog = defineSubcommand({
+  name: 'scan-log',
+  summary: 'Scan a GPT-NeoX log file for iterations, loss and known failures (offline)',
+  usage: USAGE,
+  help: [
+    'Parses a local GPT-NeoX training log: the last iteration, train-iters, iteration lines logged, the last',
+    'loss, and findings (cuda_oom, nan_loss, data_path_not_found, …) with their action and line number.',
+    'Example: `chatops train scan-log neox-training-123.out --json`.',
+  ].join('\n'),
+  permission: 'read',
+  surfaces: ['cli'],
+  positionals: ['file'],
+  args: z.object({
+    file: z
+      .string({ error: 'give the log file to scan' })
+      .min(1, 'give the log file to scan')
+      .max(4096, 'is too long for a path'),
+  }),
+  async run({ file }, ctx): Promise<Reply> {
+    if (ctx.source !== 'cli') throw new UserError('scan-log reads a local file: run it from the CLI.', USAGE);
+    let result: Awaited<ReturnType<typeof scanLogFile>>;
+    try {
+      result = await scanLogFile(file);
+    } catch (e) {
+      if (e instanceof LogFileError)
+        throw new UserError(`${e.message}: give the path of a training log file.`, USAGE);
+      throw e;
+    }
+    const progress =
+      result.lastIteration === null
+        ? 'no iteration line'
+        : `iteration ${result.lastIteration}${result.trainIters !== null ? ` of ${result.trainIters}` : ''}`;
+    return {
+      level: result.findings.length === 0 ? 'ok' : 'warn',
+      title: `Log scan: ${file}`,
+      text:
+        result.findings.length === 0
+          ? `No findings; ${progress}.`
+          : `${result.findings.length} finding(s); ${progress}.`,
+      fields: [
+        { label: 'last iteration', value: progress },
+        { label: 'iteration lines', value: String(result.iterationsLogged) },
+        { label: 'last loss', value: result.lastLoss === null ? '—' : String(result.lastLoss) },
+      ],
+      ...(result.findings.length > 0
+        ? {
+            table: {
+              columns: ['kind', 'action', 'line', 'what it means', 'excerpt'],
+              rows: result.findings.map((f) => [
+                f.kind,
+                f.action,
+                String(f.line),
+                DIAGNOSIS[f.kind],
+                f.excerpt.split('\n').at(-1) ?? '',
+              ]),
+            },
+          }
+        : {}),
+      data: result,
+    };
+  },
+});

@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { SlurmJobName } from '../../src/args.js';
+import type { PreflightResult } from '../../src/neox/preflight.js';
+import type { Reply } from '../../src/reply.js';
+import { type SubmitTrainingInput, submitTraining } from '../../src/training/submit-training.js';
+import { type CommandContext, defineAction, defineSubcommand } from '../core/command.js';
+
+export const SUBMIT_USAGE =
+  '/train submit <config.yml> [--name N] [--nodes N] [--time 2:00:00] [--partition P]';
+export const SUBMIT_ANYWAY_ACTION = 'train.submit.anyway';
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
+
+export const SubmitArgs = z.object({
+  config: z
+    .string({ error: 'give the config file (an absolute path, or relative to NEOX_DIR)' })
+    .min(1, 'give the config file')
+    .max(4096, 'is too long for a path')
+    .refine(noControl, 'cannot contain newlines or control characters'),
+  name: SlurmJobName.optional(),
+  nodes: z.coerce
+    .number({ error: 'is a whole number' })
+    .int('is a whole number')
+    .min(1)
+    .max(10_000)
+    .optional(),
+  time: z
+    .string()
+    .regex(/^(?:\d{1,3}-)?\d{1,5}(?::\d{1,2}){0,2}$/, 'a time limit looks like 30, 2:00:00 or 1-12:00:00')
+    .optional(),
+  partition: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a partition name uses letters, digits, ".", "_" and "-"')
+    .optional(),
+});
+export type SubmitArgs = z.infer<typeof SubmitArgs>;
+
+function preflightLines(pf: PreflightResult): string[] {
+  return [...pf.notes];
+}
+
+export async function runSubmit(
+  args: SubmitArgs,
+  ctx: CommandContext,
+  acceptWarnings: boolean,
+): Promise<Reply> {
+  const cfg = ctx.config;
+  const input: SubmitTrainingInput = { ...args, requestedBy: ctx.user.id, acceptWarnings };
+  const r = await submitTraining(
+    {
+      transport: ctx.services.transport,
+      slurm: ctx.services.slurm,
+      neoxDir: cfg.NEOX_DIR,
+      trainSbatch: cfg.TRAIN_SBATCH,
+      logsDir: cfg.LOGS_DIR,
+    },
+    input,
+  );
+  const pf = r.preflight;
+  ctx.audit.note('config', pf.configPath);
+  if (r.kind === 'blocked') {
+    return {
+      level: 'error',
+      title: 'Preflight failed: nothing was submitted',
+      text: pf.problems.map((p) => `• ${p}`).join('\n'),
+      context: [...preflightLines(pf), `Usage: ${SUBMIT_USAGE}`],
+      ephemeral: true,
+      data: {
+        submitted: false,
+        configPath: pf.configPath,
+        problems: pf.problems,
+        warnings: pf.warnings.map((w) => w.message),
+      },
+    };
+  }
+  if (r.kind === 'needs-confirmation') {
+    return {
+      level: 'warn',
+      title: 'Check before submitting',
+      text: pf.warnings.map((w) => `• ${w.message}`).join('\n'),
+      context: preflightLines(pf),
+      buttons: [
+        {
+          actionId: SUBMIT_ANYWAY_ACTION,
+          label: 'Submit anyway',
+          value: JSON.stringify({ ...args, config: pf.configPath }),
+          style: 'primary',
+        },
+      ],
+      data: {
+        submitted: false,
+        configPath: pf.configPath,
+        problems: [],
+        warnings: pf.warnings.map((w) => w.message),
+      },
+    };
+  }
+  ctx.audit.note('jobId', r.jobId);
+  let watching = false;
+  const monitor = ctx.services.train?.monitor;
+  if (monitor) {
+    await monitor.watch({
+      jobId: r.jobId,
+      logPath: r.logPath,
+      configPath: pf.configPath,
+      save: pf.savePath,
+      saveInterval: pf.config?.saveInterval ?? null,
+      submitter: ctx.source === 'slack' ? ctx.user.id : null,
+      channel: ctx.channel ?? 'cli',
+      threadTs: null,
+    });
+    watching = true;
+  }
+  return {
+    level: 'ok',
+    title: `Submitted training job ${r.jobId}`,
+    text: watching
+      ? 'Watching it: a thread follows with the 50-iteration report, any early failure and the final state.'
+      : 'Not watched in this process (no monitor configured): use `/train status` to check on it.',
+    fields: [
+      { label: 'job id', value: r.jobId },
+      { label: 'name', value: r.jobName },
+      { label: 'log', value: `\`${r.logPath}\`` },
+      { label: 'config', value: `\`${pf.configPath}\`` },
+    ],
+    context: preflightLines(pf),
+    data: {
+      submitted: true,
+      jobId: r.jobId,
+      jobName: r.jobName,
+      logPath: r.logPath,
+      configPath: pf.configPath,
+      watching,
+    },
+  };
+}
+
+export const trainSubmit = defineSubcommand({
+  name: 'submit',
+  summary: 'Preflight a NeoX config, sbatch it, and watch the first 50 iterations',
+  usage: SUBMIT_USAGE,
+  help: [
+    'Checks the config on the cluster first (absolute path, valid YAML, data paths, `save` writable, the',
+    '`load`/`iteration` checkpoint, `log_interval` ≤ 10), then submits TRAIN_SBATCH with the absolute config.',
+    'The bot never edits the config. A thread follows with the 50-iteration report and any diagnosis.',
+    'Example: `/train submit /home/me/neox/configs/exp/config.yml --time 24:00:00`.',
+  ].join('\n'),
+  permission: 'operate',
+  positionals: ['config'],
+  flags: { name: 'string', nodes: 'string', time: 'string', partition: 'string' },
+  args: SubmitArgs,
+  run: (args, ctx) => runSubmit(args, ctx, false),
+});
+
+/** "Submit anyway" after a warning: the arguments come back from Slack, so they are validated again. */
+export const trainSubmitAnyway = defineAction({
+  id: SUBMIT_ANYWAY_ACTION,
+  permission: 'operate',
+  value: z
+    .string()
+    .max(6000)
+    .transform((s, c) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        c.addIssue({ code: 'custom', message: 'not a submit request' });
+        return z.NEVER;
+      }
+    })
+    .pipe(SubmitArgs),
+  run: (args, ctx) => runSubmit(args, ctx, true),
+});

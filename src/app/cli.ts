@@ -1,0 +1,90 @@
+import { homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Invoker } from '../../commands/core/dispatch.js';
+import { createRegistry } from '../../commands/index.js';
+import { AuditLog, type AuditRecord, type AuditSink } from '../audit.js';
+import { type CliOutput, runOnce } from '../cli/cli.js';
+import { runConsole } from '../cli/console.js';
+import { ConsoleMessenger } from '../cli/console-messenger.js';
+import { type Config, ConfigError, loadConfigAllowingNoCluster } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { buildRuntime, readEnv } from './runtime.js';
+
+// `chatops …`: the CLI entry. The user is the local unix user (`unix:<name>`); `operate` commands need the
+// name in CLI_OPERATORS (OPERATORS holds Slack ids, which a terminal cannot prove).
+
+export interface CliEnvironment {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Extra environment for a local transport (the demo's SLURM_CONF). */
+  readonly localEnv?: Readonly<Record<string, string>>;
+  readonly user?: string;
+}
+
+export async function cliMain(e: CliEnvironment): Promise<number> {
+  const io: CliOutput = { out: (s) => void e.stdout.write(s), err: (s) => void e.stderr.write(s) };
+  const merged = readEnv(e.env);
+  let config: Config;
+  let clusterProblems: readonly string[];
+  try {
+    ({ config, clusterProblems } = loadConfigAllowingNoCluster(merged));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`${err.message}\n(see .env.example)\n`);
+      return 2;
+    }
+    throw err;
+  }
+  // The terminal's stdout carries answers: logs go to stderr, quiet unless LOG_LEVEL asks for more.
+  const level = merged.LOG_LEVEL ? config.LOG_LEVEL : 'warn';
+  const log = createLogger({ level, pretty: e.stderr.isTTY === true, destination: e.stderr });
+  const audit = await openAudit(config, log, io);
+  const runtime = await buildRuntime(config, log, audit, {
+    ...(e.localEnv ? { localEnv: e.localEnv } : {}),
+    clusterProblems,
+  });
+  const name = e.user ?? userInfo().username;
+  const inv: Invoker = { user: { id: `unix:${name}`, name }, source: 'cli' };
+  const deps = {
+    registry: createRegistry(),
+    services: { ...runtime.services, messenger: new ConsoleMessenger(io.out) },
+    config,
+    audit,
+    log,
+  };
+  try {
+    if (e.argv[0] === 'console') {
+      return await runConsole(deps, inv, {
+        input: e.stdin,
+        output: e.stdout,
+        io,
+        historyFile: join(homedir(), '.chatops_history'),
+      });
+    }
+    return await runOnce(deps, inv, e.argv, io);
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** The audit file if writable; otherwise records go to the log only, with one warning. */
+async function openAudit(config: Config, log: Logger, io: CliOutput): Promise<AuditSink> {
+  const file = new AuditLog(config.AUDIT_LOG, log.child({ component: 'audit' }));
+  try {
+    await file.open();
+    return file;
+  } catch (err) {
+    io.err(
+      `note: cannot write AUDIT_LOG ${config.AUDIT_LOG} (${(err as Error).message}); audit records go to the log only\n`,
+    );
+    return {
+      async write(record: AuditRecord) {
+        log.info({ audit: record }, 'audit');
+      },
+    };
+  }
+}

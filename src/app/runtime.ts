@@ -1,0 +1,131 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import type { Services } from '../../commands/core/services.js';
+import type { AuditSink } from '../audit.js';
+import { auditingTransport } from '../cluster/audited-transport.js';
+import { createTransport, unconfiguredTransport } from '../cluster/create-transport.js';
+import { limitedTransport } from '../cluster/limited-transport.js';
+import { SlurmClient } from '../cluster/slurm.js';
+import type { Transport } from '../cluster/transport.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { QueueFactory } from '../queue/queue-factory.js';
+import { createDigestRuntime, type DigestRuntime } from './digest.js';
+import { createTrainRuntime, type TrainRuntime } from './train.js';
+import { createUploadRuntime, type UploadRuntime } from './uploads.js';
+
+// What every process of the bot builds from the config: the cluster transport, the Slurm client, the queues and
+// each feature's services. The Slack bot (src/main.ts) and the CLI (cli.ts) both start from here.
+
+export interface Runtime {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly audit: AuditSink;
+  readonly services: Omit<Services, 'messenger'>;
+  /** The training watch; main() starts it once the Slack messenger exists. */
+  readonly train: TrainRuntime;
+  /** The digest: cluster log source for commands; cron schedules once the Slack messenger exists. */
+  readonly digest: DigestRuntime;
+  /** Checkpoint uploads: the queue for commands; the worker starts once the Slack messenger exists. */
+  readonly uploads: UploadRuntime;
+  /** Close in reverse order of creation. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Extra environment for a local transport (the demo's SLURM_CONF). */
+  readonly localEnv?: Readonly<Record<string, string>>;
+  /** The CLI without cluster settings: cluster commands fail naming these, offline ones still run. */
+  readonly clusterProblems?: readonly string[];
+}
+
+/** Config + `.env` (real environment variables win over the file). */
+export function readEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd = process.cwd(),
+): Record<string, string | undefined> {
+  const file = resolve(cwd, '.env');
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...env };
+}
+
+export async function buildRuntime(
+  config: Config,
+  log: Logger,
+  audit: AuditSink,
+  opts: RuntimeOptions = {},
+): Promise<Runtime> {
+  const closers: (() => Promise<void>)[] = [];
+  // Every argv run on the cluster is attributed to the invocation that caused it (src/audit.ts).
+  const raw: Transport =
+    opts.clusterProblems && opts.clusterProblems.length > 0
+      ? unconfiguredTransport(opts.clusterProblems)
+      : createTransport(config, {
+          logger: log.child({ component: 'transport' }),
+          ...(opts.localEnv ? { localEnv: opts.localEnv } : {}),
+        });
+  // Bounded like the SSH transport's channels, so a burst of commands cannot flood the login node.
+  const limited = limitedTransport(raw, config.SSH_MAX_CHANNELS);
+  closers.push(() => limited.close());
+  const transport = auditingTransport(limited);
+  const slurm = new SlurmClient(transport);
+
+  // ── /train (H-D): build train services here ──
+  // The process's one QueueFactory (src/queue/README.md); it connects to Redis only when a queue is used.
+  const queues = new QueueFactory({
+    redisUrl: config.REDIS_URL,
+    prefix: 'chatops',
+    onError: (err, source) => log.warn({ err, source }, 'queue error'),
+  });
+  closers.push(() => queues.close());
+  const train = createTrainRuntime({
+    factory: queues,
+    transport,
+    slurm,
+    config,
+    log: log.child({ component: 'train' }),
+  });
+  closers.push(() => train.close());
+  // ── /ckpt uploads (H-E): build queue producers here (push their close onto `closers`) ──
+  const uploads = createUploadRuntime({
+    factory: queues,
+    transport,
+    slurm,
+    config,
+    log: log.child({ component: 'uploads' }),
+  });
+  closers.push(() => uploads.close());
+  // ── digest (H-F) ──
+  const digest = createDigestRuntime({
+    factory: queues,
+    transport,
+    slurm,
+    config,
+    log: log.child({ component: 'digest' }),
+    train: train.services,
+  });
+  closers.push(() => digest.close());
+
+  const services: Omit<Services, 'messenger'> = {
+    transport,
+    slurm,
+    digest: digest.services,
+    train: train.services,
+    uploads: uploads.services,
+  };
+  return {
+    config,
+    log,
+    audit,
+    services,
+    train,
+    digest,
+    uploads,
+    async close() {
+      for (const c of closers.reverse()) {
+        await c().catch((err: unknown) => log.warn({ err }, 'error while shutting down'));
+      }
+    },
+  };
+}

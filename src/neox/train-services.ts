@@ -1,9 +1,0 @@
-import type { WatchData, WatchRequest } from './watch-state.js';
-
-/** What /train needs beyond the transport and Slurm client: the durable watch (jobs/monitor-training.ts). */
-export interface TrainServices {
-  readonly monitor: {
-    watch(req: WatchRequest): Promise<void>;
-    get(jobId: string): Promise<WatchData | null>;
-  };
-}

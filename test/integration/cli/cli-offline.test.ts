@@ -1,0 +1,44 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/run-cli.js';
+
+// A researcher on a laptop has no cluster settings: the offline helpers (design.md §5) must still answer,
+// and a command that needs the cluster must say exactly what to set.
+
+const fixture = new URL('../../fixtures/neox/cuda_oom.log', import.meta.url).pathname;
+
+const cli = (argv: string[], env: Record<string, string>) => runCli({ argv, env });
+
+describe('the CLI without cluster settings', () => {
+  it('runs `train scan-log --json` offline and prints the §5 shape', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-offline-'));
+    const r = await cli(['train', 'scan-log', fixture, '--json'], { AUDIT_LOG: join(dir, 'audit.jsonl') });
+    expect(r.code).toBe(0);
+    const data = JSON.parse(r.out);
+    expect(Object.keys(data).sort()).toEqual([
+      'findings',
+      'iterationsLogged',
+      'lastIteration',
+      'lastLoss',
+      'trainIters',
+    ]);
+    expect(data.findings.map((f: { kind: string }) => f.kind)).toEqual(['cuda_oom']);
+  });
+
+  it('refuses a cluster command, naming every missing setting, and runs nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-offline-'));
+    const r = await cli(['train', 'list'], { AUDIT_LOG: join(dir, 'audit.jsonl') });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('the connection is not configured');
+    for (const k of ['SSH_HOST', 'SSH_USER', 'SSH_KEY_PATH', 'SSH_KNOWN_HOSTS']) expect(r.err).toContain(k);
+    expect(r.err).toContain('Usage: /train list');
+  });
+
+  it('still rejects a bad non-cluster setting outright', async () => {
+    const r = await cli(['train', 'scan-log', fixture], { TZ: 'Mars/Base' });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('TZ must be an IANA time zone');
+  });
+});
