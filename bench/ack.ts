@@ -9,10 +9,12 @@ import { auditingTransport } from '../src/cluster/audited-transport.js';
 import { limitedTransport } from '../src/cluster/limited-transport.js';
 import { LocalTransport } from '../src/cluster/local/local-transport.js';
 import { SlurmClient } from '../src/cluster/slurm.js';
+import type { Transport } from '../src/cluster/transport.js';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
+import { createSlackMessenger } from '../src/slack/create-slack-messenger.js';
 import { createSlackBot } from '../src/slack/slack-bot.js';
-import { MemoryAudit } from '../test/helpers/command-deps.js';
+import { commandDeps, MemoryAudit } from '../test/helpers/command-deps.js';
 import { FakeSlack, signedHeaders, slashCommandBody } from '../test/helpers/fake-slack.js';
 
 // npm run bench -- ack
@@ -27,6 +29,9 @@ const ROUNDS = 8;
 const WARMUP = 100;
 const SECRET = 'bench-signing-secret';
 
+// The slow command runs the bench's own audited transport (product commands are given typed services).
+let benchTransport: Transport | undefined;
+
 const slow = defineCommand({
   name: 'bench',
   summary: 'benchmark command',
@@ -39,8 +44,8 @@ const slow = defineCommand({
       help: 'sleep 5 on the cluster',
       permission: 'read',
       args: z.object({}),
-      async run(_args, ctx) {
-        await ctx.services.transport.run(['sleep', '5'], { timeoutMs: 600_000 });
+      async run() {
+        await benchTransport?.run(['sleep', '5'], { timeoutMs: 600_000 });
         return { text: 'done' };
       },
     }),
@@ -107,13 +112,18 @@ export default async function bench(): Promise<void> {
   // (a) the product: real registry + the slow command, composed the way src/main.ts composes it.
   const raw = limitedTransport(new LocalTransport(), config.SSH_MAX_CHANNELS);
   const transport = auditingTransport(raw);
+  benchTransport = transport;
+  const messenger = createSlackMessenger(config, log);
+  // Every other service as the tests build it; the slow command needs only the Slurm client.
+  const { services } = commandDeps({ transport: raw });
   const bot = createSlackBot({
     config,
     log,
     port: 0,
+    messenger,
     deps: {
       registry: new Registry([...commands, slow]),
-      services: { transport, slurm: new SlurmClient(transport) },
+      services: { ...services, slurm: new SlurmClient(transport), messenger },
       config,
       audit: new MemoryAudit(),
       log,

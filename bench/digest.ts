@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildScanScript } from '../src/cluster/pipeline-scan.js';
+import { PIPELINE_SCAN, PipelineScanner, scanOperands } from '../src/cluster/pipeline-scanner.js';
+import type { RemoteScript } from '../src/cluster/remote-script.js';
 import { SshTransport } from '../src/cluster/ssh/ssh-transport.js';
 import type { Transport } from '../src/cluster/transport.js';
-import { LogScanner } from '../src/digest/log-sweeper.js';
+import { LogSweeper } from '../src/digest/log-sweeper.js';
 import { RedisScanStore } from '../src/digest/scan-store.js';
 import { computeDigest } from '../src/pipeline/digest-stats.js';
 import { QueueFactory } from '../src/queue/queue-factory.js';
@@ -15,7 +16,7 @@ import { startTestbed } from '../test/testbed/testbed.js';
 // npm run bench -- digest
 // 10,000 pipeline logs of 1 KB–1 MB (log-uniform sizes; progress output in the middle, the telling lines at
 // the top and bottom as the real pipeline prints them). Times, through the testbed's real sshd and Redis:
-//   grep   — the tips document's `grep -l "Pipeline completed at .* with exit code 0" <dir>/* | wc -l`
+//   grep   — the one-liner `grep -l "Pipeline completed at .* with exit code 0" <dir>/* | wc -l`
 //   first  — the first sweep (one remote command, empty Redis) plus computing the digest
 //   resweep — the same with nothing new: the quick check (the kept perl stat agent on the SSH connection,
 //             started by the first rep's re-sweep) plus computing the digest
@@ -108,7 +109,11 @@ async function main(): Promise<void> {
       });
       factories.push(factory);
       const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
-      return { factory, store, scanner: new LogScanner({ transport, store, timeoutMs: 600_000 }) };
+      const scanner = new LogSweeper({
+        scanner: new PipelineScanner(transport, { timeoutMs: 600_000 }),
+        store,
+      });
+      return { factory, store, scanner };
     };
     let now = Date.now();
     let logBytes = 0;
@@ -233,10 +238,14 @@ async function main(): Promise<void> {
 
     // Wall time on a shared machine swings with everyone else's load; CPU time does much less. Measure the
     // CPU both contenders use (remote processes via the shell's `times`, plus this process for the sweep).
-    const cpuOf = async (inner: string, args: string[]) => {
-      const r = await transport.run(['sh', '-c', `${inner} </dev/null >/dev/null; times`, ...args], {
-        timeoutMs: 600_000,
-      });
+    const cpuOf = async (inner: string, args: string[], env: RemoteScript['env'] = {}) => {
+      const script: RemoteScript = {
+        name: 'bench-cpu.sh',
+        interpreter: 'sh',
+        body: `${inner} </dev/null >/dev/null; times`,
+        env,
+      };
+      const r = await transport.runScript(script, args, { timeoutMs: 600_000 });
       const child = r.stdout.trim().split('\n').at(-1) ?? '';
       const secs = [...child.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
       return (secs[0] ?? 0) * 1000 + (secs[1] ?? 0) * 1000;
@@ -244,8 +253,12 @@ async function main(): Promise<void> {
     const grepCpu: number[] = [];
     const scanCpu: number[] = [];
     for (let rep = 0; rep < REPS; rep++) {
-      grepCpu.push(await cpuOf('sh -c "$0" grep "$1"', [grepScript, dir]));
-      const remote = await cpuOf('sh -c "$0" pipeline-scan "$1" 2', [buildScanScript(), dir]);
+      grepCpu.push(await cpuOf('sh -c "$1" grep "$2"', [grepScript, dir]));
+      // The scan's body travels beside its worker, as the transports hand it over.
+      const remote = await cpuOf('sh -c "$SCAN_BODY" pipeline-scan.sh "$@"', scanOperands(dir, 2, 'auto'), {
+        ...PIPELINE_SCAN.env,
+        SCAN_BODY: PIPELINE_SCAN.body,
+      });
       const { factory, store, scanner } = emptyScanner();
       const before = process.cpuUsage();
       const s = await scanner.sweep(dir);

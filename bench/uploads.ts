@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipelineLogPath } from '../jobs/upload-checkpoint.js';
+import { pipelineLogPath } from '../jobs/pipeline-run-names.js';
 import { parsePipelineLog } from '../src/pipeline/pipeline-log.js';
 import { createUploadEnv, FAKE_PIPELINE_SBATCH, type UploadEnv } from '../test/helpers/fake-hub-env.js';
 import { startTestbed } from '../test/testbed/testbed.js';
@@ -10,9 +10,9 @@ import { startTestbed } from '../test/testbed/testbed.js';
 // the real Hub's 5-minute windows become WINDOW_MS). Three strategies on the same fake Hub and real Slurm:
 //   queue          this project's BullMQ queue: commit budget, 429 → pause + retry (--no-singleton: the
 //                  budget does the pacing the per-experiment lock stood in for)
-//   parallelRetry  the tips document: every checkpoint submitted at once, the pipeline retrying 429s itself
+//   parallelRetry  the hand-run way: every checkpoint submitted at once, the pipeline retrying 429s itself
 //                  (--max-retries 20 --retry-min-wait 120 --retry-max-wait 3600, scaled like the window)
-//   singleton      the tips document: sbatch --dependency=singleton per experiment, same retries
+//   singleton      the hand-run way with sbatch --dependency=singleton per experiment, same retries
 // ideal = checkpoints ÷ (LIMIT / WINDOW). Ends with one RESULT line.
 
 const EXPERIMENTS = 6;
@@ -20,7 +20,7 @@ const PER_EXPERIMENT = 10;
 // The Hub, not this 2-core test machine, must be the bottleneck: a few pipeline runs per window.
 const LIMIT = Number(process.env.BENCH_LIMIT ?? 6);
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 30_000);
-/** 5 min → WINDOW_MS: the tips document's retry waits scaled the same way. */
+/** 5 min → WINDOW_MS: the hand-run scripts' retry waits scaled the same way. */
 const SCALE = WINDOW_MS / 300_000;
 const RETRY = { max: 20, minS: 120 * SCALE, maxS: 3600 * SCALE };
 
@@ -79,7 +79,7 @@ async function runQueue(env: UploadEnv): Promise<Outcome> {
   return { makespanS, failed: counts.failed ?? 0, hub429: s.rejected, commits: s.commits };
 }
 
-/** The tips document's batch_submit_checkpoints.sh: one sbatch per checkpoint, retries inside the run. */
+/** The team's batch_submit_checkpoints.sh: one sbatch per checkpoint, retries inside the run. */
 async function runBatchScript(env: UploadEnv, singleton: boolean): Promise<Outcome> {
   const t0 = Date.now();
   const ids: string[] = [];

@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import type { Job } from 'bullmq';
-import type { LogReadRequest } from '../src/cluster/log-read-batcher.js';
-import { LogReadBatcher } from '../src/cluster/log-read-batcher.js';
-import type { Transport } from '../src/cluster/transport.js';
+import type { ClusterFiles } from '../src/cluster/cluster-files.js';
+import type { LogReadRequest } from '../src/cluster/log-files.js';
+import type { LogReadBatcher } from '../src/cluster/log-read-batcher.js';
 import type { Logger } from '../src/logger.js';
 import type { Messenger } from '../src/messenger.js';
 import type { Finding } from '../src/neox/failure-kinds.js';
@@ -35,10 +35,11 @@ export interface MonitorSlurm {
 
 export interface TrainingMonitorDeps {
   readonly factory: QueueFactory;
-  readonly transport: Transport;
+  /** The logs (one batched read per poll), and the config re-check behind a suggested fix. */
+  readonly files: ClusterFiles;
   readonly slurm: MonitorSlurm;
-  /** May be given later, to start() (the Slack messenger exists only once the bot is built). */
-  readonly messenger?: Messenger;
+  /** Where the thread's messages go (Slack, or the console). */
+  readonly messenger: Messenger;
   readonly neoxDir: string;
   readonly log: Logger;
   /** Seconds between polls of squeue and the logs. */
@@ -79,7 +80,6 @@ export class TrainingMonitor {
   readonly ticker: SqueueTicker<JobSnapshot>;
   readonly reader: LogReadBatcher;
   private worker: RunningWorker<WatchData, WatchResult> | null = null;
-  private messenger: Messenger | null;
   private readonly options: WatchOptions;
   private readonly now: () => number;
   /** Bytes read from logs by this process, for the benchmark. */
@@ -87,9 +87,8 @@ export class TrainingMonitor {
 
   constructor(private readonly deps: TrainingMonitorDeps) {
     this.options = { ...DEFAULT_WATCH_OPTIONS, ...deps.options };
-    this.messenger = deps.messenger ?? null;
     this.now = deps.now ?? Date.now;
-    this.reader = new LogReadBatcher(deps.transport, { maxBytesPerFile: this.options.maxReadBytes });
+    this.reader = deps.files.batchedLogReader({ maxBytesPerFile: this.options.maxReadBytes });
     this.ticker = new SqueueTicker<JobSnapshot>(deps.slurm, deps.pollMs, (e) =>
       deps.log.warn({ err: String(e) }, 'squeue poll failed; retrying next poll'),
     );
@@ -117,11 +116,9 @@ export class TrainingMonitor {
     return job ? job.data : null;
   }
 
-  /** Start the worker that runs (and resumes) the watches, posting through `messenger`. */
-  start(messenger?: Messenger): void {
+  /** Start the worker that runs (and resumes) the watches, posting through the messenger. */
+  start(): void {
     if (this.worker) return;
-    if (messenger) this.messenger = messenger;
-    if (!this.messenger) throw new Error('TrainingMonitor.start needs a messenger to post updates');
     const lock = this.deps.lockDurationMs ?? 30_000;
     this.worker = this.deps.factory.worker<WatchData, WatchResult>(
       MONITOR_QUEUE,
@@ -155,14 +152,14 @@ export class TrainingMonitor {
     setMaxListeners(0, shutdown);
     const data: WatchData = structuredClone(job.data);
     const stepDeps = {
-      transport: this.deps.transport,
+      files: this.deps.files,
       now: this.now,
       options: this.options,
       finalState: async (id: string): Promise<FinalJobState | null> => {
         const j = (await this.deps.slurm.history([id])).get(id);
         return j ? { state: j.state, exitCode: j.exitCode } : null;
       },
-      suggestFix: (d: WatchData, f: Finding) => suggestFix(this.deps.transport, this.deps.neoxDir, d, f),
+      suggestFix: (d: WatchData, f: Finding) => suggestFix(this.deps.files, this.deps.neoxDir, d, f),
       readLog: (req: LogReadRequest) => this.reader.read(req),
     };
     // A resumed job may hold messages decided before the restart but not yet posted.
@@ -223,8 +220,7 @@ export class TrainingMonitor {
         : { channel: data.req.channel };
       let posted: { channel: string; ts: string };
       try {
-        if (!this.messenger) return;
-        posted = await this.messenger.post(target, reply);
+        posted = await this.deps.messenger.post(target, reply);
       } catch (e) {
         this.deps.log.warn(
           { jobId: data.req.jobId, err: String(e) },

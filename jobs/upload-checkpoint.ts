@@ -7,13 +7,13 @@ import type { SlurmWatcher } from '../src/uploads/slurm-watcher.js';
 import type { Admission, UploadGate } from '../src/uploads/upload-gate.js';
 import {
   commitsPerRun,
-  retryDelayMs,
   type UploadJobData,
   UploadJobData as UploadJobDataSchema,
   type UploadResult,
-  type UploadRun,
 } from '../src/uploads/upload-job.js';
 import { silentProgress, type UploadProgress } from '../src/uploads/upload-progress.js';
+import { pipelineJobName, pipelineLogPath, runComment } from './pipeline-run-names.js';
+import { decideAfterRun, runLabel, runRecord } from './upload-outcome.js';
 
 // One checkpoint upload = one run of the checkpoint pipeline sbatch, paced by the gate. At-least-once
 // delivery means this handler runs again after a crash: the Slurm job id is saved before anything else,
@@ -48,36 +48,73 @@ export interface UploadWorkerDeps {
 /** How far the bot's clock may be ahead of the file server's when looking for a run's log by its mtime. */
 const SUBMIT_CLOCK_SLACK_S = 120;
 
-export function pipelineLogPath(logsDir: string, slurmJobId: string): string {
-  return `${logsDir.replace(/\/+$/, '')}/checkpoint_pipeline/checkpoint_pipeline_${slurmJobId}.out`;
-}
+type UploadJob = Job<UploadJobData, UploadResult>;
 
-export function pipelineJobName(d: Pick<UploadJobData, 'experiment' | 'step'>): string {
-  return `ckpt-${d.step}-${d.experiment}`.slice(0, 128);
-}
-
-/** Unique per pipeline run of a job, so a resumed job adopts its own run and never an earlier one. */
-export function runComment(jobId: string, retries: number): string {
-  return `chatops-upload:${jobId}:run${retries}`;
+/** One processing of one upload job: its data as saved so far, and how to save more. */
+interface Attempt {
+  readonly job: UploadJob;
+  readonly jobId: string;
+  readonly token: string | undefined;
+  d: UploadJobData;
 }
 
 export function createUploadProcessor(
   deps: UploadWorkerDeps,
 ): ShutdownAwareProcessor<UploadJobData, UploadResult> {
-  const now = deps.now ?? Date.now;
-  const progress = deps.progress ?? silentProgress;
-  const jitter = () => Math.floor(Math.random() * (deps.jitterMs ?? 0));
+  const processor = new UploadProcessor(deps);
+  return (job, token, shutdown) => processor.process(job, token, shutdown);
+}
 
-  const delay = async (job: Job<UploadJobData, UploadResult>, token: string | undefined, at: number) => {
-    await job.moveToDelayed(Math.max(at, now() + 1) + jitter(), token);
+/**
+ * The steps of an upload: submit (or adopt the run a crashed attempt submitted), wait for the run to end
+ * while holding the experiment's lock, read its log, then finish, retry later or give up.
+ */
+class UploadProcessor {
+  readonly #now: () => number;
+  readonly #progress: UploadProgress;
+
+  constructor(private readonly deps: UploadWorkerDeps) {
+    this.#now = deps.now ?? Date.now;
+    this.#progress = deps.progress ?? silentProgress;
+  }
+
+  async process(job: UploadJob, token: string | undefined, shutdown: AbortSignal): Promise<UploadResult> {
+    const a: Attempt = { job, jobId: String(job.id), token, d: UploadJobDataSchema.parse(job.data) };
+    try {
+      await this.#submitOrResume(a);
+      const ended = await this.#waitForEnd(a, shutdown);
+      // The worker is gone; leave the job active so the next worker resumes it. Never settle.
+      if (ended === null) return new Promise<UploadResult>(() => {});
+      return await this.#finish(a, ended.lastState);
+    } catch (e) {
+      // Whatever went wrong, do not leave the experiment locked until the lock expires.
+      if (!(e instanceof DelayedError)) await this.#release(a).catch(() => {});
+      throw e;
+    }
+  }
+
+  async #save(a: Attempt, patch: Partial<UploadJobData>): Promise<void> {
+    a.d = { ...a.d, ...patch };
+    await a.job.updateData(a.d);
+  }
+
+  async #delay(a: Attempt, at: number): Promise<DelayedError> {
+    const jitter = Math.floor(Math.random() * (this.deps.jitterMs ?? 0));
+    await a.job.moveToDelayed(Math.max(at, this.#now() + 1) + jitter, a.token);
     return new DelayedError();
-  };
+  }
 
-  const promoteNextWaiter = async (experiment: string) => {
-    for (const id of await deps.gate.waiters(experiment, 5)) {
-      const j = await deps.queue.getJob(id);
+  async #release(a: Attempt): Promise<void> {
+    if (!a.d.singleton) return;
+    await this.deps.gate.releaseLock(a.d.experiment, a.jobId);
+    await this.#promoteNextWaiter(a.d.experiment);
+  }
+
+  async #promoteNextWaiter(experiment: string): Promise<void> {
+    for (const id of await this.deps.gate.waiters(experiment, 5)) {
+      const j = await this.deps.queue.getJob(id);
       if (!j) {
-        await deps.gate.removeWaiter(experiment, id);
+        await this.deps.gate.removeWaiter(experiment, id);
         continue;
       }
       if (await j.isDelayed()) {
@@ -85,211 +122,174 @@ export function createUploadProcessor(
         return;
       }
     }
-  };
+  }
 
-  const release = async (d: UploadJobData, jobId: string) => {
-    if (!d.singleton) return;
-    await deps.gate.releaseLock(d.experiment, jobId);
-    await promoteNextWaiter(d.experiment);
-  };
-
-  return async (job, token, shutdown) => {
-    const data = UploadJobDataSchema.parse(job.data);
-    try {
-      return await processUpload(job, token, shutdown, data);
-    } catch (e) {
-      // Whatever went wrong, do not leave the experiment locked until the lock expires.
-      if (!(e instanceof DelayedError)) await release(data, String(job.id)).catch(() => {});
-      throw e;
+  /** Ends with a Slurm job id saved in the job's data, or throws a DelayedError when the gate refuses. */
+  async #submitOrResume(a: Attempt): Promise<void> {
+    if (a.d.slurmJobId !== null) {
+      if (!a.d.singleton) return;
+      const holder = await this.deps.gate.acquireLock(a.d.experiment, a.jobId);
+      if (holder !== a.jobId)
+        this.deps.log.warn({ jobId: a.jobId, holder }, 'resumed upload lost its experiment lock');
+      return;
     }
-  };
+    const jobName = pipelineJobName(a.d);
+    // A previous attempt may have died between sbatch and saving the id: its run is still in squeue, or
+    // (if no worker came back before it ended) its log is there.
+    const adopted = a.d.submitting ? await this.#findOwnRun(a.d, jobName) : undefined;
+    if (adopted) {
+      await this.#save(a, { ...submitted(adopted, this.#now()) });
+      this.deps.log.warn(
+        { jobId: a.jobId, slurmJobId: adopted },
+        'adopted a pipeline run submitted before a crash',
+      );
+      return;
+    }
+    const adm = await this.deps.gate.admit({
+      jobId: a.jobId,
+      experiment: a.d.experiment,
+      singleton: a.d.singleton,
+      cost: commitsPerRun(a.d),
+    });
+    if (!adm.ok) {
+      const why = describeRefusal(adm);
+      if (a.d.waitingFor !== why) {
+        await this.#save(a, { waitingFor: why });
+        await this.#progress.report(a.d.batchId, a.jobId, { kind: 'waiting', why, until: adm.retryAt });
+      }
+      throw await this.#delay(a, adm.retryAt);
+    }
+    await this.#submit(a, jobName);
+  }
+
+  async #submit(a: Attempt, jobName: string): Promise<void> {
+    const { d } = a;
+    const { pipeline } = this.deps;
+    const comment = runComment(a.jobId, d.retries);
+    await this.#save(a, { submitting: comment, submittingAt: this.#now() });
+    const slurmJobId = await this.deps.cluster.submit({
+      script: pipeline.script,
+      args: [d.experiment, String(d.step), ...(d.eval ? [] : ['--skip-eval']), d.org],
+      env: {
+        ...pipeline.env,
+        CHECKPOINTS_BASE_DIR: pipeline.checkpointsBaseDir,
+        SKIP_NEOX_UPLOAD: d.skipNeoxUpload ? '1' : '0',
+        ...(d.uploadNeoxOnly ? { UPLOAD_NEOX_ONLY: '1' } : {}),
+      },
+      jobName,
+      output: pipelineLogPath(pipeline.logsDir, '%j'),
+      comment,
+    });
+    // Before anything else: a resumed job must find this id and not submit again.
+    await this.#save(a, submitted(slurmJobId, this.#now()));
+    await this.#progress.report(d.batchId, a.jobId, { kind: 'submitted', slurmJobId });
+  }
 
   /**
    * The run a crashed attempt submitted: in squeue by its comment while Slurm still knows it; after it ended,
    * the first log for this checkpoint written since the submission began that is not one of our earlier
    * runs. (Slurm job ids only grow, so the lowest such id is the one submitted first.)
    */
-  async function findOwnRun(d: UploadJobData, jobName: string): Promise<string | undefined> {
-    const queued = (await deps.cluster.findSubmitted(jobName, d.submitting ?? ''))[0];
+  async #findOwnRun(d: UploadJobData, jobName: string): Promise<string | undefined> {
+    const queued = (await this.deps.cluster.findSubmitted(jobName, d.submitting ?? ''))[0];
     if (queued || d.submittingAt === null) return queued;
     const earlier = new Set(d.runs.map((r) => r.slurmJobId));
     const sinceS = Math.floor(d.submittingAt / 1000) - SUBMIT_CLOCK_SLACK_S;
-    const ended = (await deps.cluster.recentRuns(deps.pipeline.logsDir, sinceS))
+    const ended = (await this.deps.cluster.recentRuns(this.deps.pipeline.logsDir, sinceS))
       .filter((r) => r.experiment === d.experiment && r.step === d.step && !earlier.has(r.slurmJobId))
       .map((r) => r.slurmJobId)
-      .sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+      .sort((x, y) => x.length - y.length || (x < y ? -1 : x > y ? 1 : 0));
     return ended[0];
   }
 
-  async function processUpload(
-    job: Job<UploadJobData, UploadResult>,
-    token: string | undefined,
-    shutdown: AbortSignal,
-    initial: UploadJobData,
-  ): Promise<UploadResult> {
-    const jobId = String(job.id);
-    let d = initial;
-    const save = async (patch: Partial<UploadJobData>) => {
-      d = { ...d, ...patch };
-      await job.updateData(d);
-    };
-
-    if (d.slurmJobId === null) {
-      const jobName = pipelineJobName(d);
-      // A previous attempt may have died between sbatch and saving the id: its run is still in squeue, or
-      // (if no worker came back before it ended) its log is there.
-      const adopted = d.submitting ? await findOwnRun(d, jobName) : undefined;
-      if (adopted) {
-        await save({
-          slurmJobId: adopted,
-          submittedAt: now(),
-          submitting: null,
-          submittingAt: null,
-          waitingFor: null,
-        });
-        deps.log.warn({ jobId, slurmJobId: adopted }, 'adopted a pipeline run submitted before a crash');
-      } else {
-        const adm = await deps.gate.admit({
-          jobId,
-          experiment: d.experiment,
-          singleton: d.singleton,
-          cost: commitsPerRun(d),
-        });
-        if (!adm.ok) {
-          const why = describeRefusal(adm);
-          if (d.waitingFor !== why) {
-            await save({ waitingFor: why });
-            await progress.report(d.batchId, jobId, { kind: 'waiting', why, until: adm.retryAt });
-          }
-          throw await delay(job, token, adm.retryAt);
-        }
-        const comment = runComment(jobId, d.retries);
-        await save({ submitting: comment, submittingAt: now() });
-        const slurmJobId = await deps.cluster.submit({
-          script: deps.pipeline.script,
-          args: [d.experiment, String(d.step), ...(d.eval ? [] : ['--skip-eval']), d.org],
-          env: {
-            ...deps.pipeline.env,
-            CHECKPOINTS_BASE_DIR: deps.pipeline.checkpointsBaseDir,
-            SKIP_NEOX_UPLOAD: d.skipNeoxUpload ? '1' : '0',
-            ...(d.uploadNeoxOnly ? { UPLOAD_NEOX_ONLY: '1' } : {}),
-          },
-          jobName,
-          output: pipelineLogPath(deps.pipeline.logsDir, '%j'),
-          comment,
-        });
-        // Before anything else: a resumed job must find this id and not submit again.
-        await save({
-          slurmJobId,
-          submittedAt: now(),
-          submitting: null,
-          submittingAt: null,
-          waitingFor: null,
-        });
-        await progress.report(d.batchId, jobId, { kind: 'submitted', slurmJobId });
-      }
-    } else if (d.singleton) {
-      const holder = await deps.gate.acquireLock(d.experiment, jobId);
-      if (holder !== jobId) deps.log.warn({ jobId, holder }, 'resumed upload lost its experiment lock');
-    }
-
+  /** Waits for the saved run to leave the queue, renewing the lock; null when the worker shuts down. */
+  async #waitForEnd(a: Attempt, shutdown: AbortSignal): Promise<{ lastState: string | null } | null> {
+    const { d, jobId } = a;
     const slurmJobId = d.slurmJobId as string;
     const renew = d.singleton
       ? setInterval(() => {
-          deps.gate
+          this.deps.gate
             .renewLock(d.experiment, jobId)
-            .catch((e: unknown) => deps.log.warn({ err: e }, 'lock renew'));
-        }, deps.lockRenewMs)
+            .catch((e: unknown) => this.deps.log.warn({ err: e }, 'lock renew'));
+        }, this.deps.lockRenewMs)
       : null;
-    const ended = await deps.watcher
+    const ended = await this.deps.watcher
       .waitForEnd(slurmJobId, shutdown, (st) => {
-        if (st === 'RUNNING') void progress.report(d.batchId, jobId, { kind: 'running', slurmJobId });
+        if (st === 'RUNNING') void this.#progress.report(d.batchId, jobId, { kind: 'running', slurmJobId });
       })
       .finally(() => {
         if (renew) clearInterval(renew);
       });
-    if (shutdown.aborted || ended.shutdown) {
-      // The worker is gone; leave the job active so the next worker resumes it. Never settle.
-      return new Promise<UploadResult>(() => {});
-    }
-    const lastState = ended.lastState;
+    if (shutdown.aborted || ended.shutdown) return null;
+    return { lastState: ended.lastState ?? null };
+  }
 
-    const logPath = pipelineLogPath(deps.pipeline.logsDir, slurmJobId);
+  /** Reads the ended run's log and acts on it: done, a retry later (DelayedError), or failed for good. */
+  async #finish(a: Attempt, lastState: string | null): Promise<UploadResult> {
+    const { d, jobId } = a;
+    const slurmJobId = d.slurmJobId as string;
+    const logPath = pipelineLogPath(this.deps.pipeline.logsDir, slurmJobId);
     let lines: string[] | null;
     try {
-      lines = await deps.cluster.readLog(logPath);
+      lines = await this.deps.cluster.readLog(logPath);
     } catch (e) {
       // The run is over but we could not read how it went: keep its id and look again shortly.
-      deps.log.warn({ jobId, slurmJobId, err: String(e) }, 'could not read the pipeline log; will retry');
-      await release(d, jobId);
-      throw await delay(job, token, now() + deps.logRetryMs);
+      this.deps.log.warn(
+        { jobId, slurmJobId, err: String(e) },
+        'could not read the pipeline log; will retry',
+      );
+      await this.#release(a);
+      throw await this.#delay(a, this.#now() + this.deps.logRetryMs);
     }
     const run = lines ? parsePipelineLines(lines, { jobId: slurmJobId }) : null;
-    const record: UploadRun = {
-      slurmJobId,
-      submittedAt: d.submittedAt ?? now(),
-      outcome: run?.outcome === 'succeeded' ? 'succeeded' : run?.outcome === 'failed' ? 'failed' : 'lost',
-      cause: run?.failureCause ?? (run?.outcome === 'succeeded' ? null : 'other'),
-      line:
-        run?.tellingLine ??
-        (lines === null
-          ? `no log at ${logPath}`
-          : `the run ended (${lastState ?? 'left the queue'}) without a "Pipeline completed" line`),
-      repos: [...(run?.uploadedRepos ?? [])],
-    };
-
-    if (record.outcome === 'succeeded') {
-      await save({ runs: [...d.runs, record], waitingFor: null });
-      await release(d, jobId);
-      await progress.report(d.batchId, jobId, { kind: 'succeeded', slurmJobId, repos: record.repos });
+    const record = runRecord(slurmJobId, d.submittedAt ?? this.#now(), logPath, lines, run, lastState);
+    const decision = decideAfterRun(d, record, run, this.#now());
+    if (decision.kind === 'succeeded') {
+      await this.#save(a, { runs: [...d.runs, record], waitingFor: null });
+      await this.#release(a);
+      await this.#progress.report(d.batchId, jobId, { kind: 'succeeded', slurmJobId, repos: record.repos });
       return { slurmJobId, repos: record.repos, retries: d.retries };
     }
-
-    // A 429 means the Hub wants everyone to stop, not just this run: pause all starts.
-    const hint = run?.rateLimit;
-    const hubResetS =
-      record.cause === 'rate_limited' ? (hint?.resetSeconds ?? hint?.retryAfterSeconds) : null;
-    const waitMs = retryDelayMs(d.retries, d.retryMinWaitS, d.retryMaxWaitS, hubResetS);
-    const retryAt = now() + waitMs;
-    if (record.cause === 'rate_limited') {
-      await deps.gate.pauseUntil(
-        retryAt,
+    if (decision.pauseUntil !== null) {
+      await this.deps.gate.pauseUntil(
+        decision.pauseUntil,
         `HTTP 429 from the Hub (${d.experiment} step ${d.step}): ${record.line}`,
       );
     }
-    const retriable = record.cause !== 'other' || record.outcome === 'lost';
-    if (!retriable || d.retries >= d.maxRetries) {
-      const reason = retriable
-        ? `gave up after ${d.retries} retries: ${label(record)}: ${record.line}`
-        : `pipeline failed (${label(record)}): ${record.line}`;
-      await save({ runs: [...d.runs, record], slurmJobId: null, submittedAt: null, waitingFor: null });
-      await release(d, jobId);
-      await progress.report(d.batchId, jobId, { kind: 'failed', reason });
-      throw new UnrecoverableError(reason);
+    if (decision.kind === 'failed') {
+      await this.#save(a, {
+        runs: [...d.runs, record],
+        slurmJobId: null,
+        submittedAt: null,
+        waitingFor: null,
+      });
+      await this.#release(a);
+      await this.#progress.report(d.batchId, jobId, { kind: 'failed', reason: decision.reason });
+      throw new UnrecoverableError(decision.reason);
     }
     // Forget the finished run first: if we die after this, the next attempt submits a fresh one.
-    await save({
+    await this.#save(a, {
       runs: [...d.runs, record],
       slurmJobId: null,
       submittedAt: null,
       retries: d.retries + 1,
-      waitingFor: `retry ${d.retries + 1}/${d.maxRetries} after ${label(record)}`,
+      waitingFor: `retry ${d.retries + 1}/${d.maxRetries} after ${runLabel(record)}`,
     });
-    await release(d, jobId);
-    await progress.report(d.batchId, jobId, {
+    await this.#release(a);
+    await this.#progress.report(d.batchId, jobId, {
       kind: 'retrying',
-      cause: label(record),
+      cause: runLabel(record),
       line: record.line,
-      retryAt,
+      retryAt: decision.retryAt,
       retry: d.retries,
     });
-    throw await delay(job, token, retryAt);
+    throw await this.#delay(a, decision.retryAt);
   }
 }
 
-function label(r: UploadRun): string {
-  if (r.outcome === 'lost') return 'run lost';
-  return r.cause === 'rate_limited' ? 'rate limited' : r.cause === 'timeout' ? 'timeout' : 'other';
+/** The job data of a run that has a Slurm id: nothing is being submitted any more. */
+function submitted(slurmJobId: string, at: number): Partial<UploadJobData> {
+  return { slurmJobId, submittedAt: at, submitting: null, submittingAt: null, waitingFor: null };
 }
 
 function describeRefusal(a: Exclude<Admission, { ok: true }>): string {

@@ -8,7 +8,7 @@ import { startTestbed } from '../test/testbed/testbed.js';
 
 // npm run demo: the product on its built-in local default, on a fresh machine. It starts a private Slurm
 // cluster and Redis on loopback (the test suite's testbed), lays out a small experiment tree the way the
-// tips document describes it, submits two training-like jobs, and opens the console as the local user
+// team lays it out, submits two training-like jobs, and opens the console as the local user
 // (an operator here). With stdin not a terminal it runs a short scripted tour and exits.
 
 const ITER = (i: number, loss: number) =>

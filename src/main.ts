@@ -5,6 +5,7 @@ import { buildRuntime, readEnv } from './app/runtime.js';
 import { AuditLog } from './audit.js';
 import { type Config, ConfigError, loadConfig, missingSlackSettings } from './config.js';
 import { createLogger } from './logger.js';
+import { createSlackMessenger } from './slack/create-slack-messenger.js';
 import { createSlackBot } from './slack/slack-bot.js';
 
 // The composition root: the only place that reads the environment and decides what talks to what. The Slack
@@ -48,16 +49,16 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
     return 2;
   }
 
-  const runtime = await buildRuntime(config, log, audit);
+  // The messenger first: every feature is given it when built, so nothing is attached later.
+  const messenger = createSlackMessenger(config, log.child({ component: 'slack' }));
+  const runtime = await buildRuntime(config, log, audit, { messenger });
   const bot = createSlackBot({
     config,
     log,
+    messenger,
     deps: { registry: createRegistry(), services: runtime.services, config, audit, log },
   });
-  // ── background work (H-D monitors, H-E upload workers, H-F cron) starts here, given bot.messenger ──
-  runtime.train.start(bot.messenger);
-  runtime.digest.start(bot.messenger);
-  await runtime.uploads.start(bot.messenger);
+  await runtime.start();
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,29 +1,8 @@
 import { z } from 'zod';
+import { checkpointRoot } from '../../src/cluster/checkpoint-files.js';
+import { countByExperiment } from '../../src/pipeline/checkpoint-inventory.js';
 import { errorReply, type Reply } from '../../src/reply.js';
 import { defineSubcommand } from '../core/command.js';
-
-export interface ExperimentCheckpoints {
-  readonly name: string;
-  readonly checkpoints: number;
-  readonly latestStep: number;
-}
-
-/** `find … -printf '%P\n'` output (`<experiment>/global_step<N>` per line) → per-experiment counts. */
-export function parseCheckpointListing(stdout: string): ExperimentCheckpoints[] {
-  const byExp = new Map<string, { checkpoints: number; latestStep: number }>();
-  for (const line of stdout.split('\n')) {
-    const m = /^([^/]+)\/global_step(\d+)$/.exec(line.trim());
-    if (!m) continue;
-    const [, name, step] = m as unknown as [string, string, string];
-    const e = byExp.get(name) ?? { checkpoints: 0, latestStep: 0 };
-    e.checkpoints++;
-    e.latestStep = Math.max(e.latestStep, Number(step));
-    byExp.set(name, e);
-  }
-  return [...byExp.entries()]
-    .map(([name, e]) => ({ name, ...e }))
-    .sort((a, b) => b.checkpoints - a.checkpoints || a.name.localeCompare(b.name));
-}
 
 export const ckptList = defineSubcommand({
   name: 'list',
@@ -36,23 +15,22 @@ export const ckptList = defineSubcommand({
   permission: 'read',
   args: z.object({}),
   async run(_args, ctx): Promise<Reply> {
-    const base = ctx.config.CHECKPOINTS_BASE_DIR.replace(/\/+$/, '') || '/';
+    const base = checkpointRoot(ctx.config.CHECKPOINTS_BASE_DIR);
     // One remote command for the whole tree, however many experiments there are.
-    const argv = ['find', base, '-mindepth', '2', '-maxdepth', '2', '-type', 'd', '-name', 'global_step*'];
-    const r = await ctx.services.transport.run([...argv, '-printf', '%P\\n'], { timeoutMs: 60_000 });
-    const experiments = parseCheckpointListing(r.stdout);
-    const missing =
-      r.exitCode !== 0 && /No such file or directory/.test(r.stderr) && experiments.length === 0;
-    if (missing) {
+    const tree = await ctx.services.checkpoints.list(base);
+    if (tree.kind === 'missing-base') {
       return errorReply(
         `The checkpoint root ${base} does not exist on the cluster. Check CHECKPOINTS_BASE_DIR: checkpoints ` +
           'live at {base_dir}/{experiment_name}/global_step{N}/, and the usual root is ' +
           '/projects/a5k/public/checkpoints/sf_model_organisms/ (a common mistake is leaving off sf_model_organisms/).',
       );
     }
+    const experiments = countByExperiment(tree.checkpoints);
     const total = experiments.reduce((n, e) => n + e.checkpoints, 0);
     const warnings =
-      r.exitCode !== 0 ? [`find reported problems (exit ${r.exitCode}); the list may be incomplete`] : [];
+      tree.exitCode !== 0
+        ? [`find reported problems (exit ${tree.exitCode}); the list may be incomplete`]
+        : [];
     const data = { base, experiments, totalCheckpoints: total };
     if (experiments.length === 0) {
       return {

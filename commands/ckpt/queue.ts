@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { Reply } from '../../src/reply.js';
 import { defineSubcommand } from '../core/command.js';
-import { need } from '../core/services.js';
 
 export const ckptQueue = defineSubcommand({
   name: 'queue',
@@ -15,7 +14,7 @@ export const ckptQueue = defineSubcommand({
   permission: 'read',
   args: z.object({}),
   async run(_args, ctx): Promise<Reply> {
-    const uploads = need(ctx.services.uploads, 'uploads');
+    const { uploads } = ctx.services;
     const o = await uploads.queue.overview();
     const now = ctx.now().getTime();
     const pause = o.pause

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { ExperimentName } from '../../src/args.js';
 import type { Reply } from '../../src/reply.js';
 import { defineSubcommand } from '../core/command.js';
-import { need } from '../core/services.js';
 
 export const ckptRetry = defineSubcommand({
   name: 'retry',
@@ -13,7 +12,7 @@ export const ckptRetry = defineSubcommand({
   positionals: ['experiment'],
   args: z.object({ experiment: ExperimentName }),
   async run(args, ctx): Promise<Reply> {
-    const uploads = need(ctx.services.uploads, 'uploads');
+    const { uploads } = ctx.services;
     const steps = await uploads.queue.retryFailed(args.experiment);
     ctx.audit.note('retried', steps.length);
     if (steps.length === 0) {

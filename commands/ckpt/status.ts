@@ -26,10 +26,10 @@ export const ckptStatus = defineSubcommand({
   async run(args, ctx): Promise<Reply> {
     const result = await checkpointStatus(
       {
-        transport: ctx.services.transport,
+        checkpoints: ctx.services.checkpoints,
         checkpointsBaseDir: ctx.config.CHECKPOINTS_BASE_DIR,
-        ...(ctx.services.digest?.cluster ? { logs: ctx.services.digest.cluster } : {}),
-        ...(ctx.services.uploads ? { uploads: ctx.services.uploads.queue } : {}),
+        logs: ctx.services.digest.cluster,
+        uploads: ctx.services.uploads.queue,
       },
       args.experiment,
     );

@@ -2,16 +2,16 @@ import { z } from 'zod';
 import { ExperimentName, HfOrg, Step } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
-import { checkpointStatus, listCheckpoints } from '../../src/uploads/checkpoint-status.js';
-import { defineSubcommand } from '../core/command.js';
-import { need } from '../core/services.js';
+import { checkpointStatus } from '../../src/uploads/checkpoint-status.js';
+import type { UploadQueueService } from '../../src/uploads/upload-queue-service.js';
+import { type CommandContext, defineSubcommand } from '../core/command.js';
 import { missingExperimentReply } from './status.js';
 
 const USAGE =
   '/ckpt upload <experiment> [org] [--steps a,b|--all|--missing] [--skip-neox-upload] [--upload-neox-only] ' +
   '[--eval] [--no-singleton] [--upload-delay <s>|random] [--max-retries N] [--retry-min-wait S] [--retry-max-wait S]';
 
-/** The tips document's `--upload-delay random`: 0–12 h. */
+/** `--upload-delay random`: a start spread over 0–12 h, as the team's batch script does. */
 const RANDOM_DELAY_MAX_S = 12 * 3600;
 
 const seconds = (what: string, max: number) =>
@@ -115,51 +115,11 @@ export const ckptUpload = defineSubcommand({
   },
   args: UploadArgs,
   async run(args, ctx): Promise<Reply> {
-    const uploads = need(ctx.services.uploads, 'uploads');
     const org = args.org ?? ctx.config.HF_ORG;
     if (!org)
       throw new UserError('No Hub organisation: give one after the experiment, or set HF_ORG.', USAGE);
-    const base = ctx.config.CHECKPOINTS_BASE_DIR;
-
-    let steps: number[];
-    if (args.steps || args.all) {
-      const listing = await listCheckpoints(ctx.services.transport, base, args.experiment);
-      if (listing.kind !== 'ok') {
-        const st = await checkpointStatus(
-          { transport: ctx.services.transport, checkpointsBaseDir: base },
-          args.experiment,
-        );
-        if (st.kind !== 'ok') return missingExperimentReply(st, args.experiment);
-        throw new UserError(`Cannot list the checkpoints of ${args.experiment}.`, USAGE);
-      }
-      const have = new Set(listing.checkpoints.map((c) => c.step));
-      if (args.steps) {
-        const absent = args.steps.filter((s) => !have.has(s));
-        if (absent.length > 0) {
-          throw new UserError(
-            `No global_step${absent[0]} in ${base}/${args.experiment}` +
-              `${absent.length > 1 ? ` (nor ${absent.slice(1, 6).join(', ')}${absent.length > 6 ? ', …' : ''})` : ''}. ` +
-              `It has steps ${[...have].slice(0, 20).join(', ') || 'none'}${have.size > 20 ? ', …' : ''}.`,
-            USAGE,
-          );
-        }
-        steps = args.steps;
-      } else {
-        steps = [...have].sort((a, b) => a - b);
-      }
-    } else {
-      const st = await checkpointStatus(
-        {
-          transport: ctx.services.transport,
-          checkpointsBaseDir: base,
-          ...(ctx.services.digest?.cluster ? { logs: ctx.services.digest.cluster } : {}),
-          uploads: uploads.queue,
-        },
-        args.experiment,
-      );
-      if (st.kind !== 'ok') return missingExperimentReply(st, args.experiment);
-      steps = st.checkpoints.filter((c) => c.state === 'none' || c.state === 'failed').map((c) => c.step);
-    }
+    const steps = await selectSteps(args, ctx);
+    if (!Array.isArray(steps)) return steps;
     if (steps.length === 0) {
       return {
         level: 'info',
@@ -167,7 +127,7 @@ export const ckptUpload = defineSubcommand({
         data: { experiment: args.experiment, added: [], existing: [] },
       };
     }
-
+    const { uploads } = ctx.services;
     const batchId = `${args.experiment}-${ctx.now().getTime().toString(36)}`;
     const delay = args.uploadDelay;
     const result = await uploads.queue.enqueue({
@@ -193,7 +153,7 @@ export const ckptUpload = defineSubcommand({
     ctx.audit.note('queued', result.added.length);
 
     let thread: string | null = null;
-    if (result.added.length > 0 && uploads.batches?.ready && ctx.channel) {
+    if (result.added.length > 0 && ctx.channel) {
       const posted = await uploads.batches.start({
         batchId,
         channel: ctx.channel,
@@ -203,25 +163,71 @@ export const ckptUpload = defineSubcommand({
       });
       thread = posted.ts;
     }
-    const existing = result.existing.map((e) => `${e.step} (${e.state === 'active' ? 'running' : e.state})`);
-    const lines = [
-      result.added.length > 0
-        ? `Queued ${result.added.length} upload${result.added.length === 1 ? '' : 's'} of \`${args.experiment}\` to ${org}: steps ${result.added.join(', ')}.`
-        : `Nothing new queued for \`${args.experiment}\`.`,
-      ...(existing.length > 0
-        ? [
-            `Already in the queue: ${existing.slice(0, 30).join(', ')}${existing.length > 30 ? ', …' : ''}` +
-              (result.existing.some((e) => e.state === 'failed')
-                ? ` — \`/ckpt retry ${args.experiment}\` re-queues failed ones.`
-                : '.'),
-          ]
-        : []),
-      ...(thread ? ['Progress is kept up to date in one message and its thread.'] : []),
-    ];
     return {
       level: result.added.length > 0 ? 'ok' : 'info',
-      text: lines.join('\n'),
+      text: queuedLines(args.experiment, org, result, thread !== null).join('\n'),
       data: { experiment: args.experiment, org, batchId, added: result.added, existing: result.existing },
     };
   },
 });
+
+/**
+ * Which steps to queue: `--steps` (each must exist), `--all`, or by default the ones with no upload or a
+ * failed one. A missing experiment answers with the nearest names instead.
+ */
+async function selectSteps(
+  args: z.output<typeof UploadArgs>,
+  ctx: CommandContext,
+): Promise<number[] | Reply> {
+  const base = ctx.config.CHECKPOINTS_BASE_DIR;
+  const { checkpoints, digest, uploads } = ctx.services;
+  if (!args.steps && !args.all) {
+    const st = await checkpointStatus(
+      { checkpoints, checkpointsBaseDir: base, logs: digest.cluster, uploads: uploads.queue },
+      args.experiment,
+    );
+    if (st.kind !== 'ok') return missingExperimentReply(st, args.experiment);
+    return st.checkpoints.filter((c) => c.state === 'none' || c.state === 'failed').map((c) => c.step);
+  }
+  const listing = await checkpoints.sizes(base, args.experiment);
+  if (listing.kind !== 'ok') {
+    const st = await checkpointStatus({ checkpoints, checkpointsBaseDir: base }, args.experiment);
+    if (st.kind !== 'ok') return missingExperimentReply(st, args.experiment);
+    throw new UserError(`Cannot list the checkpoints of ${args.experiment}.`, USAGE);
+  }
+  const have = new Set(listing.checkpoints.map((c) => c.step));
+  if (!args.steps) return [...have].sort((a, b) => a - b);
+  const absent = args.steps.filter((s) => !have.has(s));
+  if (absent.length > 0) {
+    throw new UserError(
+      `No global_step${absent[0]} in ${base}/${args.experiment}` +
+        `${absent.length > 1 ? ` (nor ${absent.slice(1, 6).join(', ')}${absent.length > 6 ? ', …' : ''})` : ''}. ` +
+        `It has steps ${[...have].slice(0, 20).join(', ') || 'none'}${have.size > 20 ? ', …' : ''}.`,
+      USAGE,
+    );
+  }
+  return args.steps;
+}
+
+function queuedLines(
+  experiment: string,
+  org: string,
+  result: Awaited<ReturnType<UploadQueueService['enqueue']>>,
+  threaded: boolean,
+): string[] {
+  const existing = result.existing.map((e) => `${e.step} (${e.state === 'active' ? 'running' : e.state})`);
+  return [
+    result.added.length > 0
+      ? `Queued ${result.added.length} upload${result.added.length === 1 ? '' : 's'} of \`${experiment}\` to ${org}: steps ${result.added.join(', ')}.`
+      : `Nothing new queued for \`${experiment}\`.`,
+    ...(existing.length > 0
+      ? [
+          `Already in the queue: ${existing.slice(0, 30).join(', ')}${existing.length > 30 ? ', …' : ''}` +
+            (result.existing.some((e) => e.state === 'failed')
+              ? ` — \`/ckpt retry ${experiment}\` re-queues failed ones.`
+              : '.'),
+        ]
+      : []),
+    ...(threaded ? ['Progress is kept up to date in one message and its thread.'] : []),
+  ];
+}

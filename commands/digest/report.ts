@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  type DigestSource,
-  defaultPeriod,
-  LocalDirError,
-  localDigestSource,
-} from '../../src/digest/digest-source.js';
+import { type DigestSource, defaultPeriod, LocalDirError } from '../../src/digest/digest-source.js';
 import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
 import { type CommandContext, defineSubcommand } from '../core/command.js';
@@ -52,23 +47,14 @@ export async function runDigest(
       );
     }
     try {
-      source = ctx.services.digest
-        ? await ctx.services.digest.local(args.logs)
-        : await localDigestSource(args.logs);
+      source = await ctx.services.digest.local(args.logs);
     } catch (e) {
       if (e instanceof LocalDirError)
         throw new UserError(`${e.message}: give --logs the checkpoint_pipeline log directory.`, usage);
       throw e;
     }
   } else {
-    const cluster = ctx.services.digest?.cluster;
-    if (!cluster) {
-      throw new UserError(
-        'The digest is not configured in this process (no cluster log directory); use --logs <dir> from the CLI.',
-        usage,
-      );
-    }
-    source = cluster;
+    source = ctx.services.digest.cluster;
   }
   ctx.audit.note('logDir', source.dir);
   const report = await source.report(period, { trend: false });

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { JobId } from '../../src/args.js';
-import { tailLog } from '../../src/cluster/log-files.js';
 import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
 import { trainingLogPath } from '../../src/training/submit-training.js';
@@ -29,7 +28,7 @@ export const trainLogs = defineSubcommand({
   }),
   async run({ jobId, lines }, ctx): Promise<Reply> {
     const path = trainingLogPath(ctx.config.LOGS_DIR, jobId);
-    const tail = await tailLog(ctx.services.transport, path, lines, MAX_LOG_BYTES);
+    const tail = await ctx.services.files.tailLog(path, lines, MAX_LOG_BYTES);
     if (tail === null) {
       throw new UserError(
         `There is no log at ${path} (yet): the job may still be pending, or the id is wrong.`,

@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { JobId } from '../../src/args.js';
-import { ClusterError, UserError } from '../../src/errors.js';
+import { UserError } from '../../src/errors.js';
+import { MAX_CONFIG_BYTES } from '../../src/neox/preflight.js';
 import type { Reply } from '../../src/reply.js';
 import { RESUBMIT_ACTION } from '../../src/training/suggest-fix.js';
 import { defineAction } from '../core/command.js';
@@ -44,17 +45,12 @@ export const trainResubmitAction = defineAction({
       throw new UserError(`The bot has no record of job ${jobId}'s config: submit again with /train submit.`);
     let config = watch.req.configPath;
     if (iteration !== null) {
-      const t = ctx.services.transport;
-      const read = await t.run(['cat', '--', config], { maxOutputBytes: 1024 * 1024 });
-      if (read.exitCode !== 0)
-        throw new ClusterError(`reading ${config} failed`, { exitCode: read.exitCode, stderr: read.stderr });
-      const fixed = withIteration(read.stdout, iteration);
+      const files = ctx.services.files;
+      const fixed = withIteration(await files.readText(config, MAX_CONFIG_BYTES), iteration);
       const dir = posix.dirname(config);
       const base = posix.basename(config).replace(/\.(?:ya?ml|json)$/i, '');
       config = posix.join(dir, `${base}.resume-${iteration}.yml`);
-      const w = await t.run(['sh', '-c', 'cat > "$1"', 'sh', config], { input: fixed });
-      if (w.exitCode !== 0)
-        throw new ClusterError(`writing ${config} failed`, { exitCode: w.exitCode, stderr: w.stderr });
+      await files.writeText(config, fixed);
     }
     const reply = await runSubmit({ config }, ctx, false);
     return iteration === null

@@ -7,7 +7,7 @@ import { defineSubcommand } from '../core/command.js';
 
 const USAGE = 'chatops train scan-log <file> [--json]';
 
-// Offline: reads a file on the machine running the CLI. `--json` prints exactly design.md §5's shape.
+// Offline: reads a file on the machine running the CLI. `--json` prints the shape of docs/json-contracts.md.
 export const trainScanLog = defineSubcommand({
   name: 'scan-log',
   summary: 'Scan a GPT-NeoX log file for iterations, loss and known failures (offline)',

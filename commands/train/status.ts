@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { JobId } from '../../src/args.js';
-import { tailLog } from '../../src/cluster/log-files.js';
 import { UserError } from '../../src/errors.js';
 import { DIAGNOSIS } from '../../src/neox/failure-kinds.js';
 import { LogScanner } from '../../src/neox/log-scanner.js';
@@ -31,7 +30,7 @@ export const trainStatus = defineSubcommand({
     let source = 'the bot’s watch of the log';
     if (!d) {
       const logPath = trainingLogPath(ctx.config.LOGS_DIR, jobId);
-      const tail = await tailLog(ctx.services.transport, logPath, 100_000, TAIL_BYTES);
+      const tail = await ctx.services.files.tailLog(logPath, 100_000, TAIL_BYTES);
       if (tail === null && !job) {
         throw new UserError(
           `Slurm does not know job ${jobId} and there is no log at ${logPath}. Check the job id.`,

@@ -36,10 +36,6 @@ export const SubmitArgs = z.object({
 });
 export type SubmitArgs = z.infer<typeof SubmitArgs>;
 
-function preflightLines(pf: PreflightResult): string[] {
-  return [...pf.notes];
-}
-
 export async function runSubmit(
   args: SubmitArgs,
   ctx: CommandContext,
@@ -49,7 +45,7 @@ export async function runSubmit(
   const input: SubmitTrainingInput = { ...args, requestedBy: ctx.user.id, acceptWarnings };
   const r = await submitTraining(
     {
-      transport: ctx.services.transport,
+      files: ctx.services.files,
       slurm: ctx.services.slurm,
       neoxDir: cfg.NEOX_DIR,
       trainSbatch: cfg.TRAIN_SBATCH,
@@ -59,79 +55,78 @@ export async function runSubmit(
   );
   const pf = r.preflight;
   ctx.audit.note('config', pf.configPath);
-  if (r.kind === 'blocked') {
-    return {
-      level: 'error',
-      title: 'Preflight failed: nothing was submitted',
-      text: pf.problems.map((p) => `• ${p}`).join('\n'),
-      context: [...preflightLines(pf), `Usage: ${SUBMIT_USAGE}`],
-      ephemeral: true,
-      data: {
-        submitted: false,
-        configPath: pf.configPath,
-        problems: pf.problems,
-        warnings: pf.warnings.map((w) => w.message),
-      },
-    };
-  }
-  if (r.kind === 'needs-confirmation') {
-    return {
-      level: 'warn',
-      title: 'Check before submitting',
-      text: pf.warnings.map((w) => `• ${w.message}`).join('\n'),
-      context: preflightLines(pf),
-      buttons: [
-        {
-          actionId: SUBMIT_ANYWAY_ACTION,
-          label: 'Submit anyway',
-          value: JSON.stringify({ ...args, config: pf.configPath }),
-          style: 'primary',
-        },
-      ],
-      data: {
-        submitted: false,
-        configPath: pf.configPath,
-        problems: [],
-        warnings: pf.warnings.map((w) => w.message),
-      },
-    };
-  }
+  if (r.kind === 'blocked') return blockedReply(pf);
+  if (r.kind === 'needs-confirmation') return confirmReply(pf, args);
   ctx.audit.note('jobId', r.jobId);
-  let watching = false;
-  const monitor = ctx.services.train?.monitor;
-  if (monitor) {
-    await monitor.watch({
-      jobId: r.jobId,
-      logPath: r.logPath,
-      configPath: pf.configPath,
-      save: pf.savePath,
-      saveInterval: pf.config?.saveInterval ?? null,
-      submitter: ctx.source === 'slack' ? ctx.user.id : null,
-      channel: ctx.channel ?? 'cli',
-      threadTs: null,
-    });
-    watching = true;
-  }
+  await ctx.services.train.monitor.watch({
+    jobId: r.jobId,
+    logPath: r.logPath,
+    configPath: pf.configPath,
+    save: pf.savePath,
+    saveInterval: pf.config?.saveInterval ?? null,
+    submitter: ctx.source === 'slack' ? ctx.user.id : null,
+    channel: ctx.channel ?? 'cli',
+    threadTs: null,
+  });
   return {
     level: 'ok',
     title: `Submitted training job ${r.jobId}`,
-    text: watching
-      ? 'Watching it: a thread follows with the 50-iteration report, any early failure and the final state.'
-      : 'Not watched in this process (no monitor configured): use `/train status` to check on it.',
+    text: 'Watching it: a thread follows with the 50-iteration report, any early failure and the final state.',
     fields: [
       { label: 'job id', value: r.jobId },
       { label: 'name', value: r.jobName },
       { label: 'log', value: `\`${r.logPath}\`` },
       { label: 'config', value: `\`${pf.configPath}\`` },
     ],
-    context: preflightLines(pf),
+    context: [...pf.notes],
     data: {
       submitted: true,
       jobId: r.jobId,
       jobName: r.jobName,
       logPath: r.logPath,
       configPath: pf.configPath,
-      watching,
+      watching: true,
+    },
+  };
+}
+
+/** Preflight found problems: each names its fix, and nothing was submitted. */
+function blockedReply(pf: PreflightResult): Reply {
+  return {
+    level: 'error',
+    title: 'Preflight failed: nothing was submitted',
+    text: pf.problems.map((p) => `• ${p}`).join('\n'),
+    context: [...pf.notes, `Usage: ${SUBMIT_USAGE}`],
+    ephemeral: true,
+    data: {
+      submitted: false,
+      configPath: pf.configPath,
+      problems: pf.problems,
+      warnings: pf.warnings.map((w) => w.message),
+    },
+  };
+}
+
+/** Only warnings (e.g. log_interval): a "Submit anyway" button carries the request, resolved config path. */
+function confirmReply(pf: PreflightResult, args: SubmitArgs): Reply {
+  return {
+    level: 'warn',
+    title: 'Check before submitting',
+    text: pf.warnings.map((w) => `• ${w.message}`).join('\n'),
+    context: [...pf.notes],
+    buttons: [
+      {
+        actionId: SUBMIT_ANYWAY_ACTION,
+        label: 'Submit anyway',
+        value: JSON.stringify({ ...args, config: pf.configPath }),
+        style: 'primary',
+      },
+    ],
+    data: {
+      submitted: false,
+      configPath: pf.configPath,
+      problems: [],
+      warnings: pf.warnings.map((w) => w.message),
     },
   };
 }

@@ -1,15 +1,15 @@
 import type { Redis } from 'ioredis';
-import type { Transport } from '../../src/cluster/transport.js';
+import type { ClusterFiles } from '../../src/cluster/cluster-files.js';
 import type { Reply } from '../../src/reply.js';
 import type { Sweep } from './sweep.js';
 
 /**
- * Running training jobs whose log stopped growing. One `find` for all logs per sweep; jobs a /train watch
+ * Running training jobs whose log stopped growing. One listing of the log directory per sweep; jobs a /train watch
  * already follows are left to it (it diagnoses stalls itself); the others are handed to it when a hand-off
  * is wired, and announced once.
  */
 export function stalledTrainingSweep(deps: {
-  readonly transport: Transport;
+  readonly files: Pick<ClusterFiles, 'modifiedTimes'>;
   /** Slurm job ids of the training jobs running now (one squeue for all). */
   readonly running: () => Promise<readonly string[]>;
   /** `<LOGS_DIR>/training` holding `neox-training-<jobid>.out`. */
@@ -30,14 +30,10 @@ export function stalledTrainingSweep(deps: {
     async run(now: Date): Promise<Reply | null> {
       const jobs = await deps.running();
       if (jobs.length === 0) return null;
-      const r = await deps.transport.run(
-        ['find', deps.logDir, '-maxdepth', '1', '-name', 'neox-training-*.out', '-printf', '%f %T@\\n'],
-        { timeoutMs: 60_000 },
-      );
       const mtimes = new Map<string, number>();
-      for (const line of r.stdout.split('\n')) {
-        const m = /^neox-training-(\d+)\.out (\d+(?:\.\d+)?)$/.exec(line.trim());
-        if (m) mtimes.set(m[1] as string, Number(m[2]) * 1000);
+      for (const [name, ms] of await deps.files.modifiedTimes(deps.logDir, 'neox-training-*.out')) {
+        const m = /^neox-training-(\d+)\.out$/.exec(name);
+        if (m?.[1] !== undefined) mtimes.set(m[1], ms);
       }
       const stale: { jobId: string; minutes: number; handed: boolean }[] = [];
       for (const jobId of jobs) {

@@ -1,6 +1,5 @@
 import { homedir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import type { Invoker } from '../../commands/core/dispatch.js';
 import { createRegistry } from '../../commands/index.js';
 import { AuditLog, type AuditRecord, type AuditSink } from '../audit.js';
@@ -43,7 +42,10 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   const level = merged.LOG_LEVEL ? config.LOG_LEVEL : 'warn';
   const log = createLogger({ level, pretty: e.stderr.isTTY === true, destination: e.stderr });
   const audit = await openAudit(config, log, io);
+  // Out-of-band messages (a batch's progress, a watch's report) print where the answers go.
+  const messenger = new ConsoleMessenger(io.out);
   const runtime = await buildRuntime(config, log, audit, {
+    messenger,
     ...(e.localEnv ? { localEnv: e.localEnv } : {}),
     clusterProblems,
   });
@@ -51,7 +53,7 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   const inv: Invoker = { user: { id: `unix:${name}`, name }, source: 'cli' };
   const deps = {
     registry: createRegistry(),
-    services: { ...runtime.services, messenger: new ConsoleMessenger(io.out) },
+    services: runtime.services,
     config,
     audit,
     log,

@@ -4,16 +4,20 @@ import { parseEnv } from 'node:util';
 import type { Services } from '../../commands/core/services.js';
 import type { AuditSink } from '../audit.js';
 import { auditingTransport } from '../cluster/audited-transport.js';
+import { CheckpointFiles } from '../cluster/checkpoint-files.js';
+import { ClusterFiles } from '../cluster/cluster-files.js';
 import { createTransport, unconfiguredTransport } from '../cluster/create-transport.js';
 import { limitedTransport } from '../cluster/limited-transport.js';
 import { SlurmClient } from '../cluster/slurm.js';
 import type { Transport } from '../cluster/transport.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Messenger } from '../messenger.js';
 import { QueueFactory } from '../queue/queue-factory.js';
-import { createDigestRuntime, type DigestRuntime } from './digest.js';
-import { createTrainRuntime, type TrainRuntime } from './train.js';
-import { createUploadRuntime, type UploadRuntime } from './uploads.js';
+import { createDigestFeature } from './digest.js';
+import type { FeatureDeps } from './feature.js';
+import { createTrainFeature } from './train.js';
+import { createUploadFeature } from './uploads.js';
 
 // What every process of the bot builds from the config: the cluster transport, the Slurm client, the queues and
 // each feature's services. The Slack bot (src/main.ts) and the CLI (cli.ts) both start from here.
@@ -22,18 +26,17 @@ export interface Runtime {
   readonly config: Config;
   readonly log: Logger;
   readonly audit: AuditSink;
-  readonly services: Omit<Services, 'messenger'>;
-  /** The training watch; main() starts it once the Slack messenger exists. */
-  readonly train: TrainRuntime;
-  /** The digest: cluster log source for commands; cron schedules once the Slack messenger exists. */
-  readonly digest: DigestRuntime;
-  /** Checkpoint uploads: the queue for commands; the worker starts once the Slack messenger exists. */
-  readonly uploads: UploadRuntime;
-  /** Close in reverse order of creation. */
+  /** What commands are given: every member built, nothing started. */
+  readonly services: Services;
+  /** Start every feature's background work (workers, watches, cron): the bot does, the CLI never. */
+  start(): Promise<void>;
+  /** Stop the background work, then close queues and the cluster connection, in reverse order of creation. */
   close(): Promise<void>;
 }
 
 export interface RuntimeOptions {
+  /** Where the features post out-of-band messages: Slack's messenger, or the console's. */
+  readonly messenger: Messenger;
   /** Extra environment for a local transport (the demo's SLURM_CONF). */
   readonly localEnv?: Readonly<Record<string, string>>;
   /** The CLI without cluster settings: cluster commands fail naming these, offline ones still run. */
@@ -54,7 +57,7 @@ export async function buildRuntime(
   config: Config,
   log: Logger,
   audit: AuditSink,
-  opts: RuntimeOptions = {},
+  opts: RuntimeOptions,
 ): Promise<Runtime> {
   const closers: (() => Promise<void>)[] = [];
   // Every argv run on the cluster is attributed to the invocation that caused it (src/audit.ts).
@@ -70,8 +73,6 @@ export async function buildRuntime(
   closers.push(() => limited.close());
   const transport = auditingTransport(limited);
   const slurm = new SlurmClient(transport);
-
-  // ── /train (H-D): build train services here ──
   // The process's one QueueFactory (src/queue/README.md); it connects to Redis only when a queue is used.
   const queues = new QueueFactory({
     redisUrl: config.REDIS_URL,
@@ -79,37 +80,28 @@ export async function buildRuntime(
     onError: (err, source) => log.warn({ err, source }, 'queue error'),
   });
   closers.push(() => queues.close());
-  const train = createTrainRuntime({
-    factory: queues,
-    transport,
-    slurm,
-    config,
-    log: log.child({ component: 'train' }),
-  });
-  closers.push(() => train.close());
-  // ── /ckpt uploads (H-E): build queue producers here (push their close onto `closers`) ──
-  const uploads = createUploadRuntime({
-    factory: queues,
-    transport,
-    slurm,
-    config,
-    log: log.child({ component: 'uploads' }),
-  });
-  closers.push(() => uploads.close());
-  // ── digest (H-F) ──
-  const digest = createDigestRuntime({
-    factory: queues,
-    transport,
-    slurm,
-    config,
-    log: log.child({ component: 'digest' }),
-    train: train.services,
-  });
-  closers.push(() => digest.close());
 
-  const services: Omit<Services, 'messenger'> = {
+  const files = new ClusterFiles(transport);
+  const deps = (component: string): FeatureDeps => ({
+    factory: queues,
     transport,
     slurm,
+    files,
+    config,
+    log: log.child({ component }),
+    messenger: opts.messenger,
+  });
+  const train = createTrainFeature(deps('train'));
+  const uploads = createUploadFeature(deps('uploads'));
+  const digest = createDigestFeature(deps('digest'), train.services);
+  const features = [train, uploads, digest];
+  for (const f of features) closers.push(() => f.close());
+
+  const services: Services = {
+    slurm,
+    checkpoints: new CheckpointFiles(transport),
+    files,
+    messenger: opts.messenger,
     digest: digest.services,
     train: train.services,
     uploads: uploads.services,
@@ -119,9 +111,9 @@ export async function buildRuntime(
     log,
     audit,
     services,
-    train,
-    digest,
-    uploads,
+    async start() {
+      for (const f of features) await f.start();
+    },
     async close() {
       for (const c of closers.reverse()) {
         await c().catch((err: unknown) => log.warn({ err }, 'error while shutting down'));

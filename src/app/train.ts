@@ -1,41 +1,24 @@
 import { TrainingMonitor } from '../../jobs/monitor-training.js';
-import type { SlurmClient } from '../cluster/slurm.js';
-import type { Transport } from '../cluster/transport.js';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import type { Messenger } from '../messenger.js';
-import type { QueueFactory } from '../queue/queue-factory.js';
 import type { TrainServices } from '../training/train-services.js';
+import type { Feature, FeatureDeps } from './feature.js';
 
-/** Poll squeue and the watched logs this often: the tips document's loop slept 30 s. */
+/** Poll squeue and the watched logs this often (a quicker poll than the usual 30 s hand-run loop). */
 export const TRAIN_POLL_MS = 15_000;
 
-export interface TrainRuntime {
-  readonly services: TrainServices;
-  /** Start (and resume) the watches once something can post: the Slack bot's messenger. */
-  start(messenger: Messenger): void;
-  close(): Promise<void>;
-}
-
-/** Built by src/main.ts: the durable watch behind /train submit and /train status. */
-export function createTrainRuntime(deps: {
-  readonly factory: QueueFactory;
-  readonly transport: Transport;
-  readonly slurm: SlurmClient;
-  readonly config: Config;
-  readonly log: Logger;
-}): TrainRuntime {
+/** The durable training watch behind /train submit and /train status; its worker runs on start(). */
+export function createTrainFeature(deps: FeatureDeps): Feature<TrainServices> {
   const monitor = new TrainingMonitor({
     factory: deps.factory,
-    transport: deps.transport,
+    files: deps.files,
     slurm: deps.slurm,
+    messenger: deps.messenger,
     neoxDir: deps.config.NEOX_DIR,
     log: deps.log,
     pollMs: TRAIN_POLL_MS,
   });
   return {
     services: { monitor },
-    start: (messenger) => monitor.start(messenger),
+    start: async () => monitor.start(),
     close: () => monitor.close(),
   };
 }

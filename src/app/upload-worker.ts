@@ -1,9 +1,10 @@
 import { createUploadProcessor, type PipelineSettings } from '../../jobs/upload-checkpoint.js';
 import type { Logger } from '../logger.js';
 import type { QueueFactory, RunningWorker } from '../queue/queue-factory.js';
+import { createUploadGate } from '../uploads/create-upload-gate.js';
 import type { PipelineCluster } from '../uploads/pipeline-cluster.js';
 import { SlurmWatcher } from '../uploads/slurm-watcher.js';
-import { UploadGate } from '../uploads/upload-gate.js';
+import type { UploadGate } from '../uploads/upload-gate.js';
 import { UPLOAD_QUEUE, type UploadJobData, type UploadResult } from '../uploads/upload-job.js';
 import type { UploadProgress } from '../uploads/upload-progress.js';
 import type { UploadQueueSettings } from '../uploads/upload-settings.js';
@@ -13,14 +14,6 @@ export interface UploadWorkerHandle {
   readonly watcher: SlurmWatcher;
   readonly gate: UploadGate;
   close(graceMs?: number): Promise<void>;
-}
-
-export function uploadGate(factory: QueueFactory, settings: UploadQueueSettings): UploadGate {
-  return new UploadGate(factory.redis(), factory.keyPrefix(UPLOAD_QUEUE), {
-    budget: settings.budget,
-    lockTtlMs: settings.lockTtlMs,
-    lockRecheckMs: settings.lockRecheckMs,
-  });
 }
 
 /** Start consuming the upload queue in this process. */
@@ -36,7 +29,7 @@ export async function startUploadWorker(opts: {
   const queue = factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE);
   // Global across every worker process, unlike the per-process `concurrency` below.
   await queue.setGlobalConcurrency(settings.concurrency);
-  const gate = uploadGate(factory, settings);
+  const gate = createUploadGate(factory, settings);
   const watcher = new SlurmWatcher(opts.cluster, settings.pollMs, (err) =>
     opts.log.warn({ err: String(err) }, 'squeue poll failed; will retry'),
   );

@@ -1,58 +1,42 @@
-import type { SlurmClient } from '../cluster/slurm.js';
-import type { Transport } from '../cluster/transport.js';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import type { Messenger } from '../messenger.js';
-import type { QueueFactory } from '../queue/queue-factory.js';
+import { PipelineRuns } from '../cluster/pipeline-runs.js';
 import { BatchThreads } from '../uploads/batch-progress.js';
-import { SlurmPipelineCluster } from '../uploads/pipeline-cluster.js';
+import { createUploadGate } from '../uploads/create-upload-gate.js';
 import { UPLOAD_QUEUE, type UploadJobData, type UploadResult } from '../uploads/upload-job.js';
 import { UploadQueueService } from '../uploads/upload-queue-service.js';
 import type { UploadServices } from '../uploads/upload-services.js';
 import { DEFAULT_UPLOAD_SETTINGS, type UploadQueueSettings } from '../uploads/upload-settings.js';
-import { startUploadWorker, type UploadWorkerHandle, uploadGate } from './upload-worker.js';
+import type { Feature, FeatureDeps } from './feature.js';
+import { startUploadWorker, type UploadWorkerHandle } from './upload-worker.js';
 
-/** What src/main.ts builds for /ckpt uploads: services for commands now, the worker once Slack is up. */
-export interface UploadRuntime {
-  readonly services: UploadServices;
-  start(messenger: Messenger): Promise<void>;
-  close(): Promise<void>;
-}
-
-export function createUploadRuntime(opts: {
-  factory: QueueFactory;
-  transport: Transport;
-  slurm: SlurmClient;
-  config: Config;
-  log: Logger;
-  settings?: UploadQueueSettings;
-}): UploadRuntime {
-  const settings = opts.settings ?? DEFAULT_UPLOAD_SETTINGS;
-  const queue = opts.factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE);
+/** Checkpoint uploads: the queue and batch threads for commands at once, the worker on start(). */
+export function createUploadFeature(
+  deps: FeatureDeps,
+  settings: UploadQueueSettings = DEFAULT_UPLOAD_SETTINGS,
+): Feature<UploadServices> {
+  const queue = deps.factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE);
   const batches = new BatchThreads(
-    opts.factory.redis(),
-    opts.factory.keyPrefix(UPLOAD_QUEUE),
-    null,
+    deps.factory.redis(),
+    deps.factory.keyPrefix(UPLOAD_QUEUE),
+    deps.messenger,
     3_000,
-    (err) => opts.log.warn({ err: String(err) }, 'upload progress message failed'),
+    (err) => deps.log.warn({ err: String(err) }, 'upload progress message failed'),
   );
-  const service = new UploadQueueService(queue, uploadGate(opts.factory, settings));
+  const service = new UploadQueueService(queue, createUploadGate(deps.factory, settings));
   let worker: UploadWorkerHandle | null = null;
   return {
     services: { queue: service, batches },
-    async start(messenger) {
-      batches.attach(messenger);
+    async start() {
       worker = await startUploadWorker({
-        factory: opts.factory,
-        cluster: new SlurmPipelineCluster(opts.slurm, opts.transport),
+        factory: deps.factory,
+        cluster: new PipelineRuns(deps.slurm, deps.transport),
         pipeline: {
-          script: opts.config.PIPELINE_SBATCH,
-          checkpointsBaseDir: opts.config.CHECKPOINTS_BASE_DIR,
-          logsDir: opts.config.LOGS_DIR,
+          script: deps.config.PIPELINE_SBATCH,
+          checkpointsBaseDir: deps.config.CHECKPOINTS_BASE_DIR,
+          logsDir: deps.config.LOGS_DIR,
         },
         settings,
         progress: batches,
-        log: opts.log,
+        log: deps.log,
       });
     },
     async close() {

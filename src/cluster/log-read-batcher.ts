@@ -1,61 +1,24 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are sh scripts; ${…} is shell parameter expansion
-
 import { ClusterError, trimStderr } from '../errors.js';
-import type { LogRead } from './log-files.js';
-import type { Transport } from './transport.js';
+import type { LogRead, LogReadRequest } from './log-files.js';
+import { loadRemoteScript } from './remote-script.js';
+import type { RunResult, Transport } from './transport.js';
 
 // Every watch reads its log right after the same squeue tick; this gathers those reads into ONE remote
 // command per poll instead of one SSH exec per log. Each chunk comes back base64-encoded so the byte
-// counts stay exact whatever the log contains.
+// counts stay exact whatever the log contains. remote/read-logs.pl does it in one process; where the
+// cluster has no perl, remote/read-logs.sh (same operands, same output).
 
-export interface LogReadRequest {
-  readonly file: string;
-  readonly offset: number;
-  readonly save?: string | null;
-  readonly maxBytes?: number;
+const READ_LOGS_PL = loadRemoteScript('read-logs.pl');
+const READ_LOGS_SH = loadRemoteScript('read-logs.sh');
+
+export interface LogReadBatcherOptions {
+  /** How long the first read of a batch waits for others. */
+  readonly windowMs?: number;
+  readonly maxBatch?: number;
+  readonly maxBytesPerFile?: number;
+  /** 'sh' skips perl (tests of the fallback). */
+  readonly interpreter?: 'perl' | 'sh';
 }
-
-// $1 = max bytes per file, then triples (file, offset, save). One header line per file, then its base64.
-const BATCH_SCRIPT = [
-  'max=$1; shift; i=0;',
-  'while [ "$#" -ge 3 ]; do',
-  '  f=$1; off=$2; save=$3; shift 3;',
-  '  if [ ! -f "$f" ]; then echo "@@ $i missing"; else',
-  '    set -- $(stat -c "%s %i" -- "$f") "$@";',
-  '    size=$1; ino=$2; shift 2; start=$off;',
-  '    if [ "$size" -lt "$off" ]; then start=0; fi;',
-  '    n=$((size - start)); if [ "$n" -gt "$max" ]; then n=$max; fi;',
-  '    ck=-;',
-  '    if [ -n "$save" ]; then for d in "$save"/global_step*; do if [ -d "$d" ]; then ck=${d##*/}; break; fi; done; fi;',
-  '    echo "@@ $i $size $ino $start $n $ck";',
-  '    if [ "$n" -gt 0 ]; then tail -c +$((start + 1)) -- "$f" | head -c "$n" | base64 -w 0; fi;',
-  '    echo;',
-  '  fi;',
-  '  i=$((i + 1));',
-  'done',
-].join(' ');
-
-// The same in one perl process: a shell forks 4 programs per log, which on a busy login node is most of the
-// cost of a poll. The header is printed after the read, so n is what was actually read.
-const BATCH_PERL = [
-  'use strict; use MIME::Base64;',
-  'my $max = shift @ARGV; my $i = 0;',
-  'while (@ARGV >= 3) {',
-  '  my ($f, $off, $save) = splice(@ARGV, 0, 3);',
-  '  my @st = stat($f);',
-  '  if (!@st || !-f _) { print "@@ $i missing\\n"; $i++; next; }',
-  '  my ($size, $ino) = ($st[7], $st[1]);',
-  '  my $start = $size < $off ? 0 : $off;',
-  '  my $n = $size - $start; $n = $max if $n > $max;',
-  "  my $ck = '-';",
-  "  if ($save ne '') { for my $d (glob(quotemeta($save) . '/global_step*')) { if (-d $d) { ($ck) = $d =~ m{([^/]+)$}; last; } } }",
-  "  my $buf = '';",
-  "  if ($n > 0 && open(my $fh, '<:raw', $f)) { seek($fh, $start, 0); read($fh, $buf, $n); close $fh; }",
-  '  $n = length($buf);',
-  '  print "@@ $i $size $ino $start $n $ck\\n", encode_base64($buf, ""), "\\n";',
-  '  $i++;',
-  '}',
-].join(' ');
 
 interface Pending {
   readonly req: LogReadRequest;
@@ -72,13 +35,7 @@ export class LogReadBatcher {
 
   constructor(
     private readonly transport: Transport,
-    private readonly opts: {
-      readonly windowMs?: number;
-      readonly maxBatch?: number;
-      readonly maxBytesPerFile?: number;
-      /** 'sh' skips perl (tests of the fallback). */
-      readonly interpreter?: 'perl' | 'sh';
-    } = {},
+    private readonly opts: LogReadBatcherOptions = {},
   ) {
     this.perl = opts.interpreter !== 'sh';
   }
@@ -107,12 +64,12 @@ export class LogReadBatcher {
     this.stats.reads += batch.length;
     const opts = { maxOutputBytes: Math.ceil((max * 4) / 3) * batch.length + 256 * batch.length + 4096 };
     try {
-      let r = this.perl
-        ? await this.transport.run(['perl', '-e', BATCH_PERL, ...operands], opts).catch(() => null)
+      let r: RunResult | null = this.perl
+        ? await this.transport.runScript(READ_LOGS_PL, operands, opts).catch(() => null)
         : null;
       if (r === null || r.exitCode === 127) {
         this.perl = false;
-        r = await this.transport.run(['sh', '-c', BATCH_SCRIPT, 'sh', ...operands], opts);
+        r = await this.transport.runScript(READ_LOGS_SH, operands, opts);
       }
       if (r.exitCode !== 0) {
         throw new ClusterError(`reading ${batch.length} logs failed: ${trimStderr(r.stderr)}`, {

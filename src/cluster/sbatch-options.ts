@@ -50,7 +50,7 @@ export const SubmitOptions = z.object({
   script: AbsPath,
   args: z.array(ScriptArg).max(100, 'at most 100 script arguments').default([]),
   jobName: SlurmJobName,
-  /** `singleton`: one running job per name and user; later ones wait (design.md §3). */
+  /** `singleton`: one running job per name and user; later ones wait (docs/domain.md#slurm). */
   dependency: Dependency.optional(),
   /** 'ALL' | 'NONE', or variables to add to the submitting environment (`--export=ALL,K=V`). */
   export: z.union([z.literal('ALL'), z.literal('NONE'), z.record(EnvName, ExportValue)]).optional(),

@@ -1,10 +1,11 @@
-import type { z } from 'zod';
 import { JobId, UnixUser } from '../args.js';
-import { ClusterError, trimStderr, UserError } from '../errors.js';
-import { parseSacct, SACCT_DELIMITER, SACCT_FORMAT } from './sacct-parse.js';
-import { buildSbatchArgv, parseSbatchParsable, SubmitOptions } from './sbatch-options.js';
+import { UserError } from '../errors.js';
+import type { SubmitOptions } from './sbatch-options.js';
 import { scontrolToJob } from './scontrol-parse.js';
+import { slurmCommandFailed, validateArg } from './slurm-errors.js';
 import type { JobInfo, JobState } from './slurm-job.js';
+import { sacctJobs } from './slurm-sacct.js';
+import { type SubmitResult, submitBatch } from './slurm-submit.js';
 import { parseSqueue, SQUEUE_FORMAT } from './squeue-parse.js';
 import type { RunResult, Transport } from './transport.js';
 
@@ -17,13 +18,6 @@ export interface SlurmClientOptions {
   readonly timeoutMs?: number;
   /** Clock for the cache (tests). */
   readonly now?: () => number;
-}
-
-export interface SubmitResult {
-  readonly jobId: JobId;
-  readonly cluster: string | null;
-  /** The argv that ran (for the audit log). */
-  readonly argv: readonly string[];
 }
 
 export interface QueueSummary {
@@ -56,31 +50,18 @@ interface Batch {
   reject(e: unknown): void;
 }
 
-/** Validate one value with an args.ts schema; a failure is the user's to fix, so it is a UserError. */
-export function validateArg<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const shown =
-    typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : '';
-  const why = r.error.issues.map((i) => i.message).join('; ');
-  throw new UserError(`invalid ${what}${shown ? ` ${shown}` : ''}: ${why}`);
-}
-
-function zodToUserError(e: z.ZodError, what: string): UserError {
-  const why = e.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
-  return new UserError(`invalid ${what}: ${why}`);
-}
-
 export type { SubmitOptions } from './sbatch-options.js';
+export { validateArg } from './slurm-errors.js';
 export type { JobInfo, JobState } from './slurm-job.js';
 export { isActiveState, isFinishedState } from './slurm-job.js';
+export type { SubmitResult } from './slurm-submit.js';
 
 const INVALID_JOB_ID = /Invalid job id specified/i;
 const MAX_IDS_PER_SQUEUE = 500;
 
 /**
  * sbatch / squeue / scontrol / scancel / sacct over any Transport. squeue is asked once per batch for
- * every id callers want (design.md §3: never per job, never faster than the cluster tolerates).
+ * every id callers want: never per job, and never faster than the cluster tolerates.
  */
 export class SlurmClient {
   readonly #t: Transport;
@@ -112,38 +93,17 @@ export class SlurmClient {
     return this.#t.run(argv, { timeoutMs: this.#timeoutMs });
   }
 
-  #fail(argv: readonly string[], r: RunResult): never {
-    const err = trimStderr(r.stderr);
-    const first = err.split('\n')[0] ?? '';
-    throw new ClusterError(`${argv[0]} failed (exit ${r.exitCode})${first ? `: ${first}` : ''}`, {
-      argv,
-      exitCode: r.exitCode,
-      stderr: err,
-    });
-  }
-
   /** Submit a batch script; returns the job id sbatch printed. */
-  async submit(opts: SubmitOptions): Promise<SubmitResult> {
-    const parsed = SubmitOptions.safeParse(opts);
-    if (!parsed.success) throw zodToUserError(parsed.error, 'sbatch options');
-    const argv = buildSbatchArgv(parsed.data);
-    this.stats.sbatch++;
-    const r = await this.#run(argv);
-    if (r.exitCode !== 0) this.#fail(argv, r);
-    const out = parseSbatchParsable(r.stdout);
-    if (!out) {
-      throw new ClusterError(`sbatch printed no job id: ${JSON.stringify(r.stdout.slice(0, 200))}`, {
-        argv,
-        exitCode: r.exitCode,
-        stderr: trimStderr(r.stderr),
-      });
-    }
-    return { ...out, argv };
+  submit(opts: SubmitOptions): Promise<SubmitResult> {
+    return submitBatch((argv) => {
+      this.stats.sbatch++;
+      return this.#run(argv);
+    }, opts);
   }
 
   /**
    * Live state of many jobs with one squeue call (shared with every caller in the same batch window, reused
-   * for cacheTtlMs). A job squeue no longer lists maps to null: use job() or history() for finished jobs.
+   * for cacheTtlMs). A job squeue does not list maps to null: use job() or history() for finished jobs.
    */
   async jobs(ids: readonly string[]): Promise<Map<JobId, JobInfo | null>> {
     const valid = [...new Set(ids.map((id) => validateArg(JobId, id, 'job id')))];
@@ -226,7 +186,7 @@ export class SlurmClient {
     if (r.exitCode !== 0) {
       // squeue -j <one id it forgot> fails instead of printing nothing.
       if (INVALID_JOB_ID.test(r.stderr)) return [];
-      this.#fail(argv, r);
+      throw slurmCommandFailed(argv, r);
     }
     return parseSqueue(r.stdout).jobs;
   }
@@ -242,7 +202,7 @@ export class SlurmClient {
     return (await this.history([jobId])).get(jobId) ?? null;
   }
 
-  /** `scontrol -o show job <id>`; null if Slurm no longer knows the job. */
+  /** `scontrol -o show job <id>`; null if Slurm has forgotten the job. */
   async scontrolJob(id: string): Promise<JobInfo | null> {
     const jobId = validateArg(JobId, id, 'job id');
     const argv = ['scontrol', '--oneliner', 'show', 'job', jobId];
@@ -250,7 +210,7 @@ export class SlurmClient {
     const r = await this.#run(argv);
     if (r.exitCode !== 0) {
       if (INVALID_JOB_ID.test(r.stderr)) return null;
-      this.#fail(argv, r);
+      throw slurmCommandFailed(argv, r);
     }
     const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
     const jobs = lines.map(scontrolToJob).filter((j): j is JobInfo => j !== null);
@@ -280,41 +240,11 @@ export class SlurmClient {
   async sacct(ids: readonly string[]): Promise<Map<JobId, JobInfo> | null> {
     const valid = [...new Set(ids.map((id) => validateArg(JobId, id, 'job id')))];
     if (this.#accounting === false || valid.length === 0) return null;
-    const argv = [
-      'sacct',
-      '--noheader',
-      '--parsable2',
-      `--delimiter=${SACCT_DELIMITER}`,
-      '--allocations',
-      `--jobs=${valid.join(',')}`,
-      `--format=${SACCT_FORMAT}`,
-    ];
-    this.stats.sacct++;
-    let r: RunResult;
-    try {
-      r = await this.#run(argv);
-    } catch (e) {
-      // Local transport: sacct not installed at all. Same meaning as "accounting disabled".
-      if (e instanceof ClusterError && !e.details.timedOut) {
-        this.#accounting = false;
-        return null;
-      }
-      throw e;
-    }
-    if (r.exitCode !== 0) {
-      // "Slurm accounting storage is disabled", "command not found" (127), no slurmdbd: no accounting here.
-      if (
-        r.exitCode === 127 ||
-        /accounting storage is disabled|not found|slurmdbd|Problem talking to the database/i.test(r.stderr)
-      ) {
-        this.#accounting = false;
-        return null;
-      }
-      this.#fail(argv, r);
-    }
-    this.#accounting = true;
-    const out = new Map<JobId, JobInfo>();
-    for (const j of parseSacct(r.stdout).jobs) out.set(j.id as JobId, j);
+    const out = await sacctJobs((argv) => {
+      this.stats.sacct++;
+      return this.#run(argv);
+    }, valid);
+    this.#accounting = out !== null;
     return out;
   }
 
@@ -324,7 +254,7 @@ export class SlurmClient {
     const argv = ['scancel', '--', jobId];
     this.stats.scancel++;
     const r = await this.#run(argv);
-    if (r.exitCode !== 0) this.#fail(argv, r);
+    if (r.exitCode !== 0) throw slurmCommandFailed(argv, r);
     this.#cache.delete(jobId);
   }
 

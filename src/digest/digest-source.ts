@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LocalTransport } from '../cluster/local/local-transport.js';
 import { digestReply } from '../pipeline/digest-reply.js';
 import {
   compareWithPrevious,
@@ -9,8 +8,7 @@ import {
   type Period,
 } from '../pipeline/digest-stats.js';
 import type { Reply } from '../reply.js';
-import type { LogScanner, SweepResult } from './log-sweeper.js';
-import { LogScanner as Scanner } from './log-sweeper.js';
+import { LogSweeper, type PipelineScanService, type SweepResult } from './log-sweeper.js';
 import { MemoryScanStore } from './scan-store.js';
 
 export interface DigestReport {
@@ -19,15 +17,15 @@ export interface DigestReport {
   readonly sweep: SweepResult;
 }
 
-/** A pipeline-log directory and the scanner that reads it: sweep, then count. */
+/** A pipeline-log directory and the sweeper that reads it: sweep, then count. */
 export class DigestSource {
   constructor(
     readonly dir: string,
-    private readonly scanner: LogScanner,
+    private readonly sweeper: LogSweeper,
   ) {}
 
   sweep(): Promise<SweepResult> {
-    return this.scanner.sweep(this.dir);
+    return this.sweeper.sweep(this.dir);
   }
 
   async report(period: Period, opts: { trend?: boolean } = {}): Promise<DigestReport> {
@@ -41,28 +39,28 @@ export class DigestSource {
 /** What main.ts puts in `services.digest`. */
 export interface DigestServices {
   /** The cluster's `<LOGS_DIR>/checkpoint_pipeline`, remembered in Redis between sweeps. */
-  readonly cluster?: DigestSource;
+  readonly cluster: DigestSource;
   /** Offline: a directory on this machine (`chatops digest --logs <dir>`). */
   local(dir: string): Promise<DigestSource>;
 }
 
 /**
- * An offline source for a local directory, read with the same one-command scanner as the cluster (so the
- * offline digest and the posted one count identically), remembering nothing between runs.
+ * An offline source for a local directory, read with the same one-command scan as the cluster (so the
+ * offline digest and the posted one count identically), remembering nothing between runs. `scanner` runs
+ * that scan on this machine (the wiring builds it over a local transport).
  * Accepts the log root too: if `<dir>` holds no pipeline logs but has `checkpoint_pipeline/`, that is used.
  */
-export async function localDigestSource(dir: string): Promise<DigestSource> {
+export async function localDigestSource(dir: string, scanner: PipelineScanService): Promise<DigestSource> {
   const st = await stat(dir).catch(() => null);
   if (!st?.isDirectory()) throw new LocalDirError(dir);
   const sub = join(dir, 'checkpoint_pipeline');
   const subSt = await stat(sub).catch(() => null);
-  const scanner = new Scanner({ transport: new LocalTransport(), store: new MemoryScanStore() });
+  const sweeper = new LogSweeper({ scanner, store: new MemoryScanStore() });
   if (subSt?.isDirectory()) {
-    const { readdir } = await import('node:fs/promises');
     const here = await readdir(dir);
-    if (!here.some((n) => /^checkpoint_pipeline_.*\.out$/.test(n))) return new DigestSource(sub, scanner);
+    if (!here.some((n) => /^checkpoint_pipeline_.*\.out$/.test(n))) return new DigestSource(sub, sweeper);
   }
-  return new DigestSource(dir, scanner);
+  return new DigestSource(dir, sweeper);
 }
 
 export class LocalDirError extends Error {

@@ -13,7 +13,7 @@ export interface StoredLog extends LogRecord {
 export interface DirState {
   /** Read-only: it may be the store's own cache (copy it before changing anything). */
   readonly logs: ReadonlyMap<string, StoredLog>;
-  /** find's `%T@` of the directory at the last full sweep, if it was settled then (scan-script.ts). */
+  /** find's `%T@` of the directory at the last full sweep, if it was settled then. */
   readonly dirMtime: string | null;
 }
 
@@ -202,10 +202,7 @@ export class RedisScanStore implements ScanStore {
     const dirMtime = mark !== null && mark !== undefined && MTIME.test(mark) ? mark : null;
     const cached = this.#cache.get(dir);
     if (cached && cached.version === (version ?? '0')) return { logs: cached.logs, dirMtime };
-    const multi = this.redis.multi().hgetall(key).get(`${key}:v`).get(`${key}:m`);
-    // Nothing stored yet: drop what the one-field-per-log layout of earlier versions left, if anything.
-    if (version === null) multi.unlink(`${this.opts.prefix}:pipeline-logs:${dir}`);
-    const res = await multi.exec();
+    const res = await this.redis.multi().hgetall(key).get(`${key}:v`).get(`${key}:m`).exec();
     const all = (res?.[0]?.[1] ?? {}) as Record<string, string>;
     const v = (res?.[1]?.[1] ?? null) as string | null;
     const m = (res?.[2]?.[1] ?? null) as string | null;

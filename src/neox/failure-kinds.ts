@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-// The one failure vocabulary (design.md §3): the classifier, the Slack messages and `scan-log --json` use it.
+// The one failure vocabulary (docs/domain.md#failure-kinds): the classifier, the Slack messages and `scan-log --json` use it.
 
 export const FailureKind = z.enum([
   'cuda_oom',

@@ -1,14 +1,12 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are sh scripts; ${…} is shell parameter expansion
 import { posix } from 'node:path';
 import { AbsPath } from '../args.js';
-import type { Transport } from '../cluster/transport.js';
-import { ClusterError, trimStderr } from '../errors.js';
+import type { ConfigProbe, DataFacts, PathFacts } from './config-probe.js';
 import { nearest } from './nearest.js';
 import { NeoxConfigError, type NeoxConfigSummary, parseNeoxConfig } from './neox-config.js';
 
-// Checks a NeoX config before anything is submitted. Every file check runs ON THE CLUSTER through the
-// Transport (the bot may run off-cluster), in exactly two round trips: read the config, then one small
-// fixed script that checks every path it names. Nothing is ever written to the config.
+// Checks a NeoX config before anything is submitted. The probe looks at the cluster's files (the bot may
+// run off-cluster) in exactly two round trips: read the config, then check every path it names. This
+// file decides what those facts mean. Nothing is ever written to the config.
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** The 50-iteration report needs an iteration line by then; NeoX prints one every log_interval. */
@@ -38,52 +36,19 @@ export interface PreflightResult {
   readonly existingSteps: readonly number[];
 }
 
-// Scripts are single lines (transports refuse control characters in argv); operands come as $1… so no
-// user text is ever part of the script itself.
-const oneLine = (lines: readonly string[]) => lines.join(' ');
+export interface PreflightInput {
+  readonly config: string;
+  readonly neoxDir: string;
+  /** `<LOGS_DIR>/training`: Slurm cannot start the job's log without it. */
+  readonly logDir?: string;
+}
 
-// $1 config path, $2 byte cap. Exit codes name the problem; the body is the config.
-const READ_SCRIPT = oneLine([
-  'f=$1; max=$2;',
-  'if [ ! -e "$f" ]; then exit 3; fi;',
-  'if [ ! -f "$f" ]; then exit 4; fi;',
-  'if [ ! -r "$f" ]; then exit 5; fi;',
-  'head -c "$max" -- "$f"',
-]);
-
-// $1 save, $2 load, $3 iteration, $4 the training log dir (each may be empty), then data prefixes.
-// One line per fact.
-const CHECK_SCRIPT = oneLine([
-  'save=$1; load=$2; iter=$3; logs=$4; shift 4;',
-  'if [ -n "$logs" ] && [ ! -d "$logs" ]; then echo "logs missing"; fi;',
-  'if [ -n "$save" ]; then',
-  '  if [ ! -e "$save" ]; then echo "save missing";',
-  '  elif [ ! -d "$save" ]; then echo "save notdir";',
-  '  elif [ ! -w "$save" ]; then echo "save notwritable";',
-  '  else echo "save ok"; fi;',
-  'fi;',
-  'if [ -n "$load" ]; then',
-  '  if [ -d "$load" ]; then echo "load ok"; else echo "load missing"; fi;',
-  '  if [ -n "$iter" ]; then',
-  '    if [ -d "$load/global_step$iter" ]; then echo "ckpt ok"; else echo "ckpt missing"; fi;',
-  '  fi;',
-  '  for d in "$load"/global_step*; do',
-  '    if [ -d "$d" ]; then printf \'step %s\\n\' "${d##*/global_step}"; fi;',
-  '  done | head -n 1000;',
-  'fi;',
-  'for p in "$@"; do',
-  '  b=0; i=0;',
-  '  if [ -f "$p.bin" ]; then b=1; fi;',
-  '  if [ -f "$p.idx" ]; then i=1; fi;',
-  '  printf \'data %s %s %s\\n\' "$b" "$i" "$p";',
-  '  if [ "$b$i" != 11 ]; then',
-  '    d=${p%/*};',
-  // The for list above was expanded once, so reusing "$@" for the candidates is safe.
-  '    if [ -d "$d" ]; then set -- "$d"/*.bin; else set -- "${d%/*}"/*/*.bin; fi;',
-  '    for c in "$@"; do if [ -f "$c" ]; then printf \'near %s\\n\' "$c"; fi; done | head -n 200;',
-  '  fi;',
-  'done',
-]);
+/** What a preflight has found so far; every step appends to it. */
+interface Findings {
+  readonly problems: string[];
+  readonly warnings: PreflightWarning[];
+  readonly notes: string[];
+}
 
 function validatePath(p: string, what: string, problems: string[]): boolean {
   const r = AbsPath.safeParse(p);
@@ -102,18 +67,101 @@ function absolutise(p: string, neoxDir: string, what: string, notes: string[]): 
   return abs;
 }
 
-export async function preflight(
-  transport: Transport,
-  input: {
-    readonly config: string;
-    readonly neoxDir: string;
-    /** `<LOGS_DIR>/training`: Slurm cannot start the job's log without it. */
-    readonly logDir?: string;
-  },
-): Promise<PreflightResult> {
+/** The config's text, or null with the problem recorded. */
+async function readConfig(probe: ConfigProbe, configPath: string, f: Findings): Promise<string | null> {
+  const read = await probe.readConfig(configPath, MAX_CONFIG_BYTES + 1);
+  switch (read.status) {
+    case 'missing':
+      f.problems.push(
+        `Config \`${configPath}\` does not exist on the cluster. Check the path (it must be absolute).`,
+      );
+      return null;
+    case 'notfile':
+      f.problems.push(
+        `Config \`${configPath}\` is not a regular file (a directory?). Give the path of the .yml file.`,
+      );
+      return null;
+    case 'unreadable':
+      f.problems.push(`Config \`${configPath}\` is not readable. Fix its permissions.`);
+      return null;
+    case 'ok':
+      if (Buffer.byteLength(read.text) > MAX_CONFIG_BYTES) {
+        f.problems.push(`Config \`${configPath}\` is larger than 1 MiB: that is not a NeoX config.`);
+        return null;
+      }
+      return read.text;
+  }
+}
+
+function parseConfig(text: string, configPath: string, f: Findings): NeoxConfigSummary | null {
+  try {
+    return parseNeoxConfig(text);
+  } catch (e) {
+    if (e instanceof NeoxConfigError) {
+      f.problems.push(`Config \`${configPath}\`: ${e.message}`);
+      return null;
+    }
+    throw e;
+  }
+}
+
+function logIntervalWarning(cfg: NeoxConfigSummary): PreflightWarning | null {
+  if (cfg.logInterval <= MAX_LOG_INTERVAL) return null;
+  return {
+    code: 'log_interval',
+    message: `\`log_interval\` is ${cfg.logInterval}${cfg.logIntervalSet ? '' : ' (NeoX default: the config does not set it)'}: no iteration line appears before iteration ${cfg.logInterval}, so the 50-iteration check cannot run. Set \`log_interval\` ≤ ${MAX_LOG_INTERVAL} in the config, or submit anyway. The bot does not edit configs.`,
+  };
+}
+
+function dataProblem(d: DataFacts): string {
+  const missing = [d.bin ? '' : `${d.prefix}.bin`, d.idx ? '' : `${d.prefix}.idx`]
+    .filter(Boolean)
+    .map((x) => `\`${x}\``)
+    .join(' and ');
+  const best = nearest(
+    d.prefix,
+    d.near.map((c) => c.replace(/\.bin$/, '')),
+  );
+  return (
+    `Data path \`${d.prefix}\` does not exist: missing ${missing}.` +
+    (best === null ? '' : ` Nearest existing data: \`${best}\`.`)
+  );
+}
+
+/** The problems the path facts show, in the order a person fixes them: logs, save, load, data, resume. */
+function pathProblems(
+  facts: PathFacts,
+  paths: { readonly save: string; readonly load: string; readonly logDir: string; readonly iter: string },
+  steps: readonly number[],
+): string[] {
   const problems: string[] = [];
-  const warnings: PreflightWarning[] = [];
-  const notes: string[] = [];
+  if (facts.logDir === 'missing') {
+    problems.push(
+      `The training log directory \`${paths.logDir}\` does not exist: Slurm could not write the job's log. Create it or fix LOGS_DIR.`,
+    );
+  }
+  if (facts.save === 'missing')
+    problems.push(
+      `\`save\` directory \`${paths.save}\` does not exist. Create it (mkdir -p) or fix the path.`,
+    );
+  if (facts.save === 'notdir') problems.push(`\`save\` \`${paths.save}\` exists but is not a directory.`);
+  if (facts.save === 'notwritable')
+    problems.push(`\`save\` directory \`${paths.save}\` is not writable by the training job's user.`);
+  if (facts.load === 'missing') problems.push(`\`load\` directory \`${paths.load}\` does not exist.`);
+  for (const d of facts.data) if (!d.bin || !d.idx) problems.push(dataProblem(d));
+  if (paths.iter !== '' && facts.checkpoint === 'missing') {
+    const listed =
+      steps.length === 0 ? 'none exist there' : `existing: ${steps.map((s) => `global_step${s}`).join(', ')}`;
+    problems.push(
+      `\`iteration: ${paths.iter}\` but \`${paths.load}/global_step${paths.iter}\` does not exist (${listed}).` +
+        (steps.length > 0 ? ` Set \`iteration: ${steps.at(-1)}\` to resume from the newest.` : ''),
+    );
+  }
+  return problems;
+}
+
+export async function preflight(probe: ConfigProbe, input: PreflightInput): Promise<PreflightResult> {
+  const f: Findings = { problems: [], warnings: [], notes: [] };
   const typed = input.config.trim();
   const relative = !typed.startsWith('/');
   const configPath = relative ? posix.resolve(input.neoxDir, typed) : posix.normalize(typed);
@@ -127,153 +175,50 @@ export async function preflight(
     savePath,
     loadPath,
     resolvedFrom: relative ? typed : null,
-    problems,
-    warnings,
-    notes,
+    ...f,
     config,
     existingSteps,
   });
   if (relative) {
-    notes.push(
+    f.notes.push(
       `Config paths must be absolute (the training script changes directory). \`${typed}\` was resolved against NEOX_DIR to \`${configPath}\`.`,
     );
   }
-  if (!validatePath(configPath, 'Config path', problems)) return result(null);
+  if (!validatePath(configPath, 'Config path', f.problems)) return result(null);
 
-  const read = await transport.run(
-    ['sh', '-c', READ_SCRIPT, 'sh', configPath, String(MAX_CONFIG_BYTES + 1)],
-    {
-      maxOutputBytes: MAX_CONFIG_BYTES + 64 * 1024,
-    },
-  );
-  if (read.exitCode === 3) {
-    problems.push(
-      `Config \`${configPath}\` does not exist on the cluster. Check the path (it must be absolute).`,
-    );
-    return result(null);
-  }
-  if (read.exitCode === 4) {
-    problems.push(
-      `Config \`${configPath}\` is not a regular file (a directory?). Give the path of the .yml file.`,
-    );
-    return result(null);
-  }
-  if (read.exitCode === 5) {
-    problems.push(`Config \`${configPath}\` is not readable. Fix its permissions.`);
-    return result(null);
-  }
-  if (read.exitCode !== 0) {
-    throw new ClusterError(`reading the config failed: ${trimStderr(read.stderr)}`, {
-      exitCode: read.exitCode,
-      stderr: read.stderr,
-    });
-  }
-  if (Buffer.byteLength(read.stdout) > MAX_CONFIG_BYTES) {
-    problems.push(`Config \`${configPath}\` is larger than 1 MiB: that is not a NeoX config.`);
-    return result(null);
-  }
-  let cfg: NeoxConfigSummary;
-  try {
-    cfg = parseNeoxConfig(read.stdout);
-  } catch (e) {
-    if (e instanceof NeoxConfigError) {
-      problems.push(`Config \`${configPath}\`: ${e.message}`);
-      return result(null);
-    }
-    throw e;
-  }
+  const text = await readConfig(probe, configPath, f);
+  const cfg = text === null ? null : parseConfig(text, configPath, f);
+  if (cfg === null) return result(null);
+  const warning = logIntervalWarning(cfg);
+  if (warning) f.warnings.push(warning);
 
-  if (cfg.logInterval > MAX_LOG_INTERVAL) {
-    warnings.push({
-      code: 'log_interval',
-      message: `\`log_interval\` is ${cfg.logInterval}${cfg.logIntervalSet ? '' : ' (NeoX default: the config does not set it)'}: no iteration line appears before iteration ${cfg.logInterval}, so the 50-iteration check cannot run. Set \`log_interval\` ≤ ${MAX_LOG_INTERVAL} in the config, or submit anyway. The bot does not edit configs.`,
-    });
-  }
-
-  const save = cfg.save === null ? '' : absolutise(cfg.save, input.neoxDir, '`save`', notes);
-  const load = cfg.load === null ? '' : absolutise(cfg.load, input.neoxDir, '`load`', notes);
-  const data = cfg.dataPaths.map((p) => absolutise(p, input.neoxDir, 'Data path', notes));
+  const save = cfg.save === null ? '' : absolutise(cfg.save, input.neoxDir, '`save`', f.notes);
+  const load = cfg.load === null ? '' : absolutise(cfg.load, input.neoxDir, '`load`', f.notes);
+  const data = cfg.dataPaths.map((p) => absolutise(p, input.neoxDir, 'Data path', f.notes));
   savePath = save === '' ? null : save;
   loadPath = load === '' ? null : load;
   let pathsOk = true;
-  if (save !== '') pathsOk = validatePath(save, '`save`', problems) && pathsOk;
-  if (load !== '') pathsOk = validatePath(load, '`load`', problems) && pathsOk;
-  for (const d of data) pathsOk = validatePath(d, 'Data path', problems) && pathsOk;
+  if (save !== '') pathsOk = validatePath(save, '`save`', f.problems) && pathsOk;
+  if (load !== '') pathsOk = validatePath(load, '`load`', f.problems) && pathsOk;
+  for (const d of data) pathsOk = validatePath(d, 'Data path', f.problems) && pathsOk;
   if (!pathsOk) return result(cfg);
   if (cfg.save === null)
-    problems.push(
+    f.problems.push(
       'The config has no `save` directory: checkpoints would not be written. Add `save: /abs/dir`.',
     );
-  if (data.length === 0) problems.push('The config names no data (`data-path` or `train-data-paths`).');
+  if (data.length === 0) f.problems.push('The config names no data (`data-path` or `train-data-paths`).');
 
-  const iter = cfg.load !== null && cfg.iteration !== null ? String(cfg.iteration) : '';
+  const iteration = cfg.load !== null ? cfg.iteration : null;
   const logDir = input.logDir ?? '';
-  const check = await transport.run(['sh', '-c', CHECK_SCRIPT, 'sh', save, load, iter, logDir, ...data], {
-    maxOutputBytes: 4 * 1024 * 1024,
+  const facts = await probe.checkPaths({
+    save: savePath,
+    load: loadPath,
+    iteration,
+    logDir: logDir === '' ? null : logDir,
+    data,
   });
-  if (check.exitCode !== 0) {
-    throw new ClusterError(`checking the config's paths failed: ${trimStderr(check.stderr)}`, {
-      exitCode: check.exitCode,
-      stderr: check.stderr,
-    });
-  }
-  const steps: number[] = [];
-  const near = new Map<string, string[]>();
-  let current: string | null = null;
-  const missingData: string[] = [];
-  for (const line of check.stdout.split('\n')) {
-    const sp = line.indexOf(' ');
-    const tag = sp < 0 ? line : line.slice(0, sp);
-    const rest = sp < 0 ? '' : line.slice(sp + 1);
-    if (tag === 'save') {
-      if (rest === 'missing')
-        problems.push(`\`save\` directory \`${save}\` does not exist. Create it (mkdir -p) or fix the path.`);
-      if (rest === 'notdir') problems.push(`\`save\` \`${save}\` exists but is not a directory.`);
-      if (rest === 'notwritable')
-        problems.push(`\`save\` directory \`${save}\` is not writable by the training job's user.`);
-    } else if (tag === 'logs' && rest === 'missing') {
-      problems.push(
-        `The training log directory \`${logDir}\` does not exist: Slurm could not write the job's log. Create it or fix LOGS_DIR.`,
-      );
-    } else if (tag === 'load' && rest === 'missing') {
-      problems.push(`\`load\` directory \`${load}\` does not exist.`);
-    } else if (tag === 'step' && /^\d+$/.test(rest)) {
-      steps.push(Number(rest));
-    } else if (tag === 'data') {
-      const m = /^([01]) ([01]) (.*)$/.exec(rest);
-      if (!m) continue;
-      current = m[3] ?? '';
-      if (m[1] !== '1' || m[2] !== '1') {
-        missingData.push(current);
-        near.set(current, []);
-        const missing = [m[1] !== '1' ? `${current}.bin` : '', m[2] !== '1' ? `${current}.idx` : ''];
-        problems.push(
-          `Data path \`${current}\` does not exist: missing ${missing
-            .filter(Boolean)
-            .map((x) => `\`${x}\``)
-            .join(' and ')}.`,
-        );
-      }
-    } else if (tag === 'near' && current !== null) {
-      near.get(current)?.push(rest.replace(/\.bin$/, ''));
-    }
-  }
-  steps.sort((a, b) => a - b);
-  for (const d of missingData) {
-    const cands = near.get(d) ?? [];
-    const best = nearest(d, cands);
-    if (best !== null) {
-      const i = problems.findIndex((p) => p.startsWith(`Data path \`${d}\``));
-      if (i >= 0) problems[i] = `${problems[i]} Nearest existing data: \`${best}\`.`;
-    }
-  }
-  if (iter !== '' && /ckpt missing/.test(check.stdout)) {
-    const listed =
-      steps.length === 0 ? 'none exist there' : `existing: ${steps.map((s) => `global_step${s}`).join(', ')}`;
-    problems.push(
-      `\`iteration: ${iter}\` but \`${load}/global_step${iter}\` does not exist (${listed}).` +
-        (steps.length > 0 ? ` Set \`iteration: ${steps.at(-1)}\` to resume from the newest.` : ''),
-    );
-  }
+  const steps = [...facts.steps].sort((a, b) => a - b);
+  const iter = iteration === null ? '' : String(iteration);
+  f.problems.push(...pathProblems(facts, { save, load, logDir, iter }, steps));
   return result(cfg, steps);
 }

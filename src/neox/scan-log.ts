@@ -2,7 +2,7 @@ import type { Finding } from './failure-kinds.js';
 import { type LossValue, lossToNumber } from './log-line.js';
 import { LogScanner, type ScanState } from './log-scanner.js';
 
-/** The `chatops train scan-log <file> --json` contract (design.md §5); external checks rely on its shape. */
+/** The `chatops train scan-log <file> --json` contract (docs/json-contracts.md); external checks rely on its shape. */
 export interface ScanLogResult {
   readonly lastIteration: number | null;
   readonly trainIters: number | null;

@@ -11,18 +11,48 @@ export interface DigestReplyOptions {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-/** The digest as a Reply: `data` is exactly the `digest --json` contract (design.md §5), nothing more. */
+/** The digest as a Reply: `data` is exactly the `digest --json` contract (README, "The daily digest"). */
 export function digestReply(cmp: DigestComparison, opts: DigestReplyOptions = {}): Reply {
   const d = cmp.current;
   const { since, until } = d.period;
   const names = Object.keys(d.json.experiments);
+  const rows = names.map((n) => experimentRow(cmp, n));
+  const chart = digestChart(cmp, opts);
+  const level = d.totals.failed > 0 ? 'warn' : 'ok';
+  return {
+    level: names.length === 0 ? 'info' : level,
+    title: `Checkpoint upload digest ${since.toISOString()} – ${until.toISOString()}`,
+    text: summaryLines(cmp).join('\n'),
+    ...(rows.length > 0 ? { table: { columns: [...TABLE_COLUMNS], rows } } : {}),
+    ...(chart ? { chart } : {}),
+    context: [
+      `A run belongs to the period by its log's modification time; previous period: ${cmp.previous.totals.succeeded}/${cmp.previous.totals.completed}.`,
+    ],
+    data: d.json,
+  };
+}
+
+const TABLE_COLUMNS = [
+  'experiment',
+  'completed',
+  'ok',
+  'failed',
+  'running',
+  'success',
+  '429/timeout/other',
+  'Δ pts',
+] as const;
+
+/** The headline, the failures (at most MAX_FAILURE_LINES, then a count) and the models uploaded. */
+function summaryLines(cmp: DigestComparison): string[] {
+  const d = cmp.current;
   const t = d.totals;
   const change =
     cmp.successRateChange === null
       ? 'no comparison (previous period completed nothing)'
       : `${cmp.successRateChange >= 0 ? '+' : ''}${cmp.successRateChange.toFixed(1)} pts vs previous period`;
   const lines: string[] = [];
-  if (names.length === 0) {
+  if (Object.keys(d.json.experiments).length === 0) {
     lines.push('No checkpoint-pipeline runs in this period.');
   } else {
     lines.push(
@@ -45,24 +75,31 @@ export function digestReply(cmp: DigestComparison, opts: DigestReplyOptions = {}
     lines.push('', `*Models uploaded* (${d.json.uploadedRepos.length})`);
     lines.push(d.json.uploadedRepos.map((r) => `\`${r}\``).join(', '));
   }
-  const rows = names.map((n) => {
-    const c = d.json.experiments[n];
-    if (!c) return [n];
-    const ch = cmp.experimentRateChange[n];
-    return [
-      n,
-      String(c.completed),
-      String(c.succeeded),
-      String(c.failed),
-      String(c.running),
-      c.completed === 0 ? '—' : pct(c.successRate),
-      `${c.failures.rate_limited}/${c.failures.timeout}/${c.failures.other}`,
-      ch === undefined ? '—' : `${ch >= 0 ? '+' : ''}${ch.toFixed(1)}`,
-    ];
-  });
-  let chart: ReplyChart | undefined;
+  return lines;
+}
+
+function experimentRow(cmp: DigestComparison, n: string): string[] {
+  const c = cmp.current.json.experiments[n];
+  if (!c) return [n];
+  const ch = cmp.experimentRateChange[n];
+  return [
+    n,
+    String(c.completed),
+    String(c.succeeded),
+    String(c.failed),
+    String(c.running),
+    c.completed === 0 ? '—' : pct(c.successRate),
+    `${c.failures.rate_limited}/${c.failures.timeout}/${c.failures.other}`,
+    ch === undefined ? '—' : `${ch >= 0 ? '+' : ''}${ch.toFixed(1)}`,
+  ];
+}
+
+/** The 7-day trend when given and not empty; else success per experiment when any completed; else none. */
+function digestChart(cmp: DigestComparison, opts: DigestReplyOptions): ReplyChart | undefined {
+  const experiments = cmp.current.json.experiments;
+  const names = Object.keys(experiments);
   if (opts.trend?.some((p) => p.completed > 0)) {
-    chart = {
+    return {
       kind: 'line',
       title: 'Upload success rate, last 7 days',
       xLabel: 'days ago',
@@ -76,43 +113,15 @@ export function digestReply(cmp: DigestComparison, opts: DigestReplyOptions = {}
         },
       ],
     };
-  } else if (names.some((n) => (d.json.experiments[n]?.completed ?? 0) > 0)) {
-    chart = {
-      kind: 'bar',
-      title: 'Upload success rate per experiment',
-      yLabel: 'success %',
-      series: names.map((n, i) => ({
-        name: n,
-        points: [[i, Math.round((d.json.experiments[n]?.successRate ?? 0) * 1000) / 10] as const],
-      })),
-    };
   }
-  const level = t.failed > 0 ? 'warn' : 'ok';
+  if (!names.some((n) => (experiments[n]?.completed ?? 0) > 0)) return undefined;
   return {
-    level: names.length === 0 ? 'info' : level,
-    title: `Checkpoint upload digest ${since.toISOString()} – ${until.toISOString()}`,
-    text: lines.join('\n'),
-    ...(rows.length > 0
-      ? {
-          table: {
-            columns: [
-              'experiment',
-              'completed',
-              'ok',
-              'failed',
-              'running',
-              'success',
-              '429/timeout/other',
-              'Δ pts',
-            ],
-            rows,
-          },
-        }
-      : {}),
-    ...(chart ? { chart } : {}),
-    context: [
-      `A run belongs to the period by its log's modification time; previous period: ${cmp.previous.totals.succeeded}/${cmp.previous.totals.completed}.`,
-    ],
-    data: d.json,
+    kind: 'bar',
+    title: 'Upload success rate per experiment',
+    yLabel: 'success %',
+    series: names.map((n, i) => ({
+      name: n,
+      points: [[i, Math.round((experiments[n]?.successRate ?? 0) * 1000) / 10] as const],
+    })),
   };
 }

@@ -4,7 +4,7 @@ import { FAILURE_CAUSES, type FailureCause, type PipelineRun } from './pipeline-
 export interface LogRecord {
   readonly name: string;
   readonly size: number;
-  /** Modification time in ms since the epoch: decides which period the run belongs to (design.md §3). */
+  /** Modification time in ms since the epoch: decides which period the run belongs to (docs/domain.md#checkpoint-pipeline). */
   readonly mtimeMs: number;
   readonly run: PipelineRun;
 }
@@ -14,7 +14,7 @@ export interface Period {
   readonly until: Date;
 }
 
-/** The exact `chatops digest --json` shape (design.md §5). Nothing may be added to it. */
+/** The exact `chatops digest --json` shape (docs/json-contracts.md). Nothing may be added to it. */
 export interface DigestJson {
   readonly experiments: Record<string, ExperimentCounts>;
   readonly uploadedRepos: string[];

@@ -1,10 +1,10 @@
-// H-E (upload queue) and anyone else: use this to read a checkpoint-pipeline log's outcome.
+// Reads a checkpoint-pipeline log's outcome (the upload worker, `/ckpt status` and the digest all use it).
 //   parsePipelineLog(text, { jobId })  → PipelineRun (experiment, step, outcome, exitCode, failureCause,
 //   tellingLine, uploadedRepos, rateLimit hints). parsePipelineLines(lines) does the same on a subset of
 //   lines (the digest scanner only fetches the matching ones; PIPELINE_LINE_PATTERN says which).
-//   jobIdFromLogName('checkpoint_pipeline_123.out') → '123'. Pure functions, no I/O. Owner: H-F.
+//   jobIdFromLogName('checkpoint_pipeline_123.out') → '123'. Pure functions, no I/O.
 //
-// Counting rules (design.md §3): succeeded iff "Pipeline completed at … with exit code 0"; no completion
+// Counting rules (docs/domain.md#checkpoint-pipeline): succeeded iff "Pipeline completed at … with exit code 0"; no completion
 // line = running (or crashed — the log cannot tell); a failed run is rate_limited if a 429 appears anywhere,
 // else timeout if a RequestTimeout appears, else other. "Repository … already exists" is benign.
 
@@ -100,63 +100,74 @@ export function parsePipelineLog(text: string, opts: ParseOptions = {}): Pipelin
  * plus the log's last lines (that is what the scanner returns).
  */
 export function parsePipelineLines(lines: Iterable<string>, opts: ParseOptions = {}): PipelineRun {
-  let experiment: string | null = null;
-  let step: number | null = null;
-  let exitCode: number | null = null;
-  let completedAt: string | null = null;
-  let completionLine: string | null = null;
-  const repos = new Set<string>();
-  let rateLimitHits = 0;
-  let last429: string | null = null;
-  let rateLimit: { -readonly [K in keyof RateLimitHint]: RateLimitHint[K] } | null = null;
-  let timeoutHits = 0;
-  let lastTimeout: string | null = null;
-  let repoAlreadyExists = false;
-  let lastErrorish: string | null = null;
+  const facts = new PipelineFacts();
+  for (const raw of lines) facts.feed(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
+  return facts.run(opts.jobId ?? null);
+}
 
-  for (const raw of lines) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line === '') continue;
-    // Cheap substring checks first: a sweep parses tens of thousands of lines and most match nothing.
-    if (experiment === null && line.includes('Experiment:')) {
+/** What the lines of one log have said so far. One instance per log; a sweep feeds tens of thousands. */
+class PipelineFacts {
+  experiment: string | null = null;
+  step: number | null = null;
+  exitCode: number | null = null;
+  completedAt: string | null = null;
+  completionLine: string | null = null;
+  readonly repos = new Set<string>();
+  rateLimitHits = 0;
+  last429: string | null = null;
+  rateLimit: { -readonly [K in keyof RateLimitHint]: RateLimitHint[K] } | null = null;
+  timeoutHits = 0;
+  lastTimeout: string | null = null;
+  repoAlreadyExists = false;
+  lastErrorish: string | null = null;
+
+  feed(line: string): void {
+    if (line === '') return;
+    // Cheap substring checks first: most lines match nothing.
+    if (this.experiment === null && line.includes('Experiment:')) {
       const m = RE.experiment.exec(line);
       if (m) {
-        experiment = m[1] ?? null;
-        continue;
+        this.experiment = m[1] ?? null;
+        return;
       }
     }
-    if (step === null && (line.includes('Checkpoint:') || line.includes('Processing checkpoint'))) {
+    if (this.step === null && (line.includes('Checkpoint:') || line.includes('Processing checkpoint'))) {
       const m = RE.checkpoint.exec(line) ?? RE.processing.exec(line);
       if (m) {
-        step = Number(m[1]);
-        continue;
+        this.step = Number(m[1]);
+        return;
       }
     }
     if (line.includes('Pipeline completed at')) {
       const done = RE.completed.exec(line);
       if (done) {
         // The last completion line wins: a log appended by a re-run ends with the re-run's result.
-        completedAt = done[1] ?? null;
-        exitCode = Number(done[2]);
-        completionLine = line.trim();
-        continue;
+        this.completedAt = done[1] ?? null;
+        this.exitCode = Number(done[2]);
+        this.completionLine = line.trim();
+        return;
       }
     }
     if (line.includes('Successfully uploaded') && RE.uploaded.test(line)) {
       const repo = line.slice(line.lastIndexOf(' to ') + 4).trim();
-      if (repo !== '') repos.add(repo);
-      continue;
+      if (repo !== '') this.repos.add(repo);
+      return;
     }
     if (line.includes('already exists') && RE.exists.test(line)) {
-      repoAlreadyExists = true;
-      continue;
+      this.repoAlreadyExists = true;
+      return;
     }
+    this.#failureLine(line);
+  }
+
+  /** 429s with their RateLimit / Retry-After hints, timeouts, and the last error-looking line. */
+  #failureLine(line: string): void {
     let hinted = false;
     if (line.includes('RateLimit')) {
       const rl = RE.rateLimit.exec(line);
       if (rl) {
-        rateLimit = {
-          ...(rateLimit ?? {}),
+        this.rateLimit = {
+          ...(this.rateLimit ?? {}),
           policy: rl[1],
           remaining: Number(rl[2]),
           resetSeconds: Number(rl[3]),
@@ -167,53 +178,57 @@ export function parsePipelineLines(lines: Iterable<string>, opts: ParseOptions =
     if (line.includes('Retry-After') || line.includes('retry-after')) {
       const ra = RE.retryAfter.exec(line);
       if (ra) {
-        rateLimit = { ...(rateLimit ?? {}), retryAfterSeconds: Number(ra[1]) };
+        this.rateLimit = { ...(this.rateLimit ?? {}), retryAfterSeconds: Number(ra[1]) };
         hinted = true;
       }
     }
     if (line.includes('429') && RE.http429.test(line)) {
-      rateLimitHits++;
-      last429 = line.trim();
-      continue;
+      this.rateLimitHits++;
+      this.last429 = line.trim();
+      return;
     }
     if (line.includes('RequestTimeout')) {
-      timeoutHits++;
-      lastTimeout = line.trim();
-      continue;
+      this.timeoutHits++;
+      this.lastTimeout = line.trim();
+      return;
     }
-    if (!hinted && RE.errorish.test(line)) lastErrorish = line.trim();
+    if (!hinted && RE.errorish.test(line)) this.lastErrorish = line.trim();
   }
 
-  const outcome: PipelineOutcome = exitCode === null ? 'running' : exitCode === 0 ? 'succeeded' : 'failed';
-  let failureCause: FailureCause | null = null;
-  let tellingLine: string | null = null;
-  if (outcome === 'failed') {
-    if (rateLimitHits > 0) {
-      failureCause = 'rate_limited';
-      tellingLine = last429;
-    } else if (timeoutHits > 0) {
-      failureCause = 'timeout';
-      tellingLine = lastTimeout;
-    } else {
-      failureCause = 'other';
-      tellingLine = lastErrorish ?? completionLine;
+  /** A failed run is rate_limited if it saw a 429 anywhere, else timeout, else other. */
+  run(jobId: string | null): PipelineRun {
+    const exitCode = this.exitCode;
+    const outcome: PipelineOutcome = exitCode === null ? 'running' : exitCode === 0 ? 'succeeded' : 'failed';
+    let failureCause: FailureCause | null = null;
+    let tellingLine: string | null = null;
+    if (outcome === 'failed') {
+      if (this.rateLimitHits > 0) {
+        failureCause = 'rate_limited';
+        tellingLine = this.last429;
+      } else if (this.timeoutHits > 0) {
+        failureCause = 'timeout';
+        tellingLine = this.lastTimeout;
+      } else {
+        failureCause = 'other';
+        tellingLine = this.lastErrorish ?? this.completionLine;
+      }
     }
+    return {
+      jobId,
+      experiment: this.experiment,
+      step: this.step,
+      outcome,
+      exitCode,
+      completedAt: this.completedAt,
+      uploadedRepos: [...this.repos],
+      rateLimitHits: this.rateLimitHits,
+      rateLimit: this.rateLimit,
+      timeoutHits: this.timeoutHits,
+      repoAlreadyExists: this.repoAlreadyExists,
+      failureCause,
+      tellingLine: tellingLine === null ? null : clip(tellingLine),
+    };
   }
-  return {
-    jobId: opts.jobId ?? null,
-    experiment,
-    step,
-    outcome,
-    exitCode,
-    completedAt,
-    uploadedRepos: [...repos],
-    rateLimitHits,
-    rateLimit,
-    timeoutHits,
-    repoAlreadyExists,
-    failureCause,
-    tellingLine: tellingLine === null ? null : clip(tellingLine),
-  };
 }
 
 function clip(s: string, max = 300): string {

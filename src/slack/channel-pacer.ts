@@ -1,3 +1,4 @@
+import type { Logger } from '../logger.js';
 // Slack allows about one message per second per channel and answers 429 with Retry-After beyond that.
 // @slack/web-api's own queue is global (a 429 in one channel pauses every channel), so the client is built
 // with rejectRateLimitedCalls and this pacer keeps one queue per channel instead.
@@ -7,7 +8,7 @@ export interface PacerOptions {
   readonly minIntervalMs?: number;
   /** How many 429s one message may absorb before its promise rejects. */
   readonly maxRateLimitRetries?: number;
-  readonly log?: { warn(obj: object, msg?: string): void };
+  readonly log?: Logger;
 }
 
 interface Task {

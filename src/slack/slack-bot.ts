@@ -1,170 +1,46 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, type RespondFn, SocketModeReceiver } from '@slack/bolt';
+import { App, HTTPReceiver, type Logger as SlackLogger, SocketModeReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
-import type { Invoker } from '../../commands/core/dispatch.js';
-import { type DispatchDeps, dispatchAction, dispatchText } from '../../commands/core/dispatch.js';
-import type { Services } from '../../commands/core/services.js';
+import type { DispatchDeps } from '../../commands/core/dispatch.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Messenger } from '../messenger.js';
-import type { Reply } from '../reply.js';
 import { boltLogger } from './bolt-logger.js';
-import { ChannelPacer } from './channel-pacer.js';
-import { ResvgChartRenderer } from './chart-png.js';
-import { renderBlocks } from './render-blocks.js';
+import { slackClientOptions } from './create-slack-messenger.js';
 import { isFreshTimestamp } from './request-freshness.js';
-import { type ChartRenderer, SlackMessenger } from './slack-messenger.js';
+import { registerActions, registerCommands } from './slack-listeners.js';
+import type { SlackMessenger } from './slack-messenger.js';
 
 export interface SlackBotOptions {
   readonly config: Config;
   readonly log: Logger;
-  /** Everything the dispatcher needs except the messenger, which the bot supplies. */
-  readonly deps: Omit<DispatchDeps, 'services'> & { readonly services: Omit<Services, 'messenger'> };
+  /** What the dispatcher needs; `deps.services.messenger` is `messenger` below. */
+  readonly deps: DispatchDeps;
+  /** Posts charts of replies and the features' messages; the bot closes it on stop(). */
+  readonly messenger: SlackMessenger;
   /** HTTP mode: listen here instead of config.PORT (tests pass 0 for any free port). */
   readonly port?: number;
-  readonly pacer?: ChannelPacer;
-  readonly chartRenderer?: ChartRenderer;
 }
 
 export interface SlackBot {
   readonly app: App;
-  readonly messenger: Messenger;
   /** HTTP mode: the port listened on. */
   start(): Promise<{ port?: number }>;
   stop(): Promise<void>;
 }
 
-/** Slack's `&`, `<`, `>` arrive HTML-escaped in command text; users meant the characters. */
-export function decodeSlackText(text: string): string {
-  return text.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
-}
-
 export function createSlackBot(opts: SlackBotOptions): SlackBot {
-  const { config, log } = opts;
-  const logger = boltLogger(log);
-  const clientOptions: WebClientOptions = {
-    slackApiUrl: config.SLACK_API_URL,
-    // Our per-channel pacer handles 429s; the client's global queue would stall every channel instead.
-    rejectRateLimitedCalls: true,
-    retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
-  };
-  let app: App;
+  const { config, log, deps, messenger } = opts;
+  const { app, receiver } = createBoltApp(config, boltLogger(log));
   let server: Server | undefined;
-  let receiver: HTTPReceiver | undefined;
-
-  if (config.SLACK_MODE === 'http') {
-    receiver = new HTTPReceiver({
-      signingSecret: config.SLACK_SIGNING_SECRET ?? '',
-      endpoints: '/slack/events',
-      logger,
-      // Ack as soon as the listener calls ack(), not after it finishes.
-      processBeforeResponse: false,
-    });
-    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, logger, clientOptions });
-  } else {
-    const socketClientOptions: WebClientOptions = config.SLACK_SOCKET_URL
-      ? { ...clientOptions, fetch: socketUrlOverride(config.SLACK_SOCKET_URL) }
-      : clientOptions;
-    const socketReceiver = new SocketModeReceiver({
-      appToken: config.SLACK_APP_TOKEN ?? '',
-      logger,
-      installerOptions: { clientOptions: socketClientOptions },
-    });
-    app = new App({ token: config.SLACK_BOT_TOKEN, receiver: socketReceiver, logger, clientOptions });
-  }
-
-  const pacer = opts.pacer ?? new ChannelPacer({ log });
-  const messenger = new SlackMessenger(
-    app.client,
-    pacer,
-    log,
-    opts.chartRenderer ?? new ResvgChartRenderer(),
-  );
-  const deps: DispatchDeps = { ...opts.deps, services: { ...opts.deps.services, messenger } };
-
-  const deliver = async (respond: RespondFn, channel: string | undefined, reply: Reply) => {
-    const msg = renderBlocks(reply);
-    await respond({
-      response_type: reply.ephemeral ? 'ephemeral' : 'in_channel',
-      text: msg.text,
-      blocks: msg.blocks as never,
-    });
-    if (reply.chart && !reply.ephemeral && channel) await messenger.uploadChart({ channel }, reply.chart);
-  };
-
-  for (const command of deps.registry.commands) {
-    app.command(`/${command.name}`, async ({ command: body, ack, respond }) => {
-      // Ack first, before anything that can wait: Slack gives up after 3 s.
-      const acked = ack();
-      const inv: Invoker = {
-        user: { id: body.user_id, ...(body.user_name ? { name: body.user_name } : {}) },
-        ...(body.channel_id ? { channel: body.channel_id } : {}),
-        source: 'slack',
-      };
-      await acked;
-      const reply = await dispatchText(deps, inv, command.name, decodeSlackText(body.text ?? ''));
-      try {
-        await deliver(respond, body.channel_id, reply);
-      } catch (err) {
-        log.error({ err, command: command.name, user: body.user_id }, 'could not deliver the reply to Slack');
-      }
-    });
-  }
-
-  // A double click (or Slack retrying) must not run a destructive action twice.
-  const seen = new Map<string, number>();
-  for (const actionId of deps.registry.actionIds) {
-    app.action(actionId, async ({ ack, body, action, respond }) => {
-      await ack();
-      if (body.type !== 'block_actions' || action.type !== 'button') return;
-      const messageTs = body.container?.message_ts ?? body.message?.ts ?? '';
-      const value = action.value ?? '';
-      const key = `${messageTs}|${actionId}|${value}`;
-      const now = Date.now();
-      for (const [k, t] of seen) if (now - t > 15 * 60_000) seen.delete(k);
-      if (seen.has(key)) {
-        await respond({
-          response_type: 'ephemeral',
-          replace_original: false,
-          text: 'Already handled — one click is enough.',
-        });
-        return;
-      }
-      seen.set(key, now);
-      const inv: Invoker = {
-        user: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) },
-        ...(body.channel?.id ? { channel: body.channel.id } : {}),
-        source: 'slack',
-      };
-      const reply = await dispatchAction(deps, inv, actionId, value);
-      const msg = renderBlocks(reply);
-      try {
-        // A refusal or invalid value leaves the buttons for someone who may click; anything else replaces them.
-        await respond(
-          reply.level === 'error'
-            ? {
-                response_type: 'ephemeral',
-                replace_original: false,
-                text: msg.text,
-                blocks: msg.blocks as never,
-              }
-            : { replace_original: true, text: msg.text, blocks: msg.blocks as never },
-        );
-        if (reply.level === 'error') seen.delete(key);
-      } catch (err) {
-        log.error({ err, actionId }, 'could not deliver the action result to Slack');
-      }
-    });
-  }
-
+  registerCommands(app, deps, messenger, log);
+  registerActions(app, deps, log);
   app.error(async (err) => {
     log.error({ err }, 'Slack listener error');
   });
 
   return {
     app,
-    messenger,
     async start() {
       if (!receiver) {
         await app.start();
@@ -193,9 +69,33 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
       } else {
         await app.stop().catch((err: unknown) => log.warn({ err }, 'Socket Mode disconnect failed'));
       }
-      await pacer.close();
+      await messenger.close();
     },
   };
+}
+
+/** The Bolt app on the configured receiver: HTTP (our server calls its listener) or Socket Mode. */
+function createBoltApp(config: Config, logger: SlackLogger): { app: App; receiver?: HTTPReceiver } {
+  const clientOptions = slackClientOptions(config);
+  if (config.SLACK_MODE === 'http') {
+    const receiver = new HTTPReceiver({
+      signingSecret: config.SLACK_SIGNING_SECRET ?? '',
+      endpoints: '/slack/events',
+      logger,
+      // Ack as soon as the listener calls ack(), not after it finishes.
+      processBeforeResponse: false,
+    });
+    return { app: new App({ token: config.SLACK_BOT_TOKEN, receiver, logger, clientOptions }), receiver };
+  }
+  const socketClientOptions: WebClientOptions = config.SLACK_SOCKET_URL
+    ? { ...clientOptions, fetch: socketUrlOverride(config.SLACK_SOCKET_URL) }
+    : clientOptions;
+  const socketReceiver = new SocketModeReceiver({
+    appToken: config.SLACK_APP_TOKEN ?? '',
+    logger,
+    installerOptions: { clientOptions: socketClientOptions },
+  });
+  return { app: new App({ token: config.SLACK_BOT_TOKEN, receiver: socketReceiver, logger, clientOptions }) };
 }
 
 /** Bolt checks the signature and rejects old timestamps; this also rejects future ones, before Bolt runs. */

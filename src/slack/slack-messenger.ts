@@ -19,6 +19,11 @@ export class SlackMessenger implements Messenger {
     private readonly charts?: ChartRenderer,
   ) {}
 
+  /** Send what is still queued (bounded by the pacer), then refuse new messages. */
+  close(): Promise<void> {
+    return this.pacer.close();
+  }
+
   async post(target: MessageTarget, reply: Reply): Promise<{ channel: string; ts: string }> {
     const msg = renderBlocks(reply);
     const res = await this.pacer.enqueue(target.channel, () =>

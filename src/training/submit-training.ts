@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { Transport } from '../cluster/transport.js';
+import type { ConfigProbe } from '../neox/config-probe.js';
 import { type PreflightResult, preflight } from '../neox/preflight.js';
 
 // `/train submit`: preflight on the cluster, then sbatch of TRAIN_SBATCH with the absolute config. The log
@@ -19,7 +19,8 @@ export interface TrainSubmitter {
 }
 
 export interface SubmitTrainingDeps {
-  readonly transport: Transport;
+  /** Where the preflight looks at the config and its paths (ClusterFiles). */
+  readonly files: ConfigProbe;
   readonly slurm: TrainSubmitter;
   readonly neoxDir: string;
   readonly trainSbatch: string;
@@ -65,7 +66,7 @@ export async function submitTraining(
   deps: SubmitTrainingDeps,
   input: SubmitTrainingInput,
 ): Promise<SubmitTrainingResult> {
-  const pf = await preflight(deps.transport, {
+  const pf = await preflight(deps.files, {
     config: input.config,
     neoxDir: deps.neoxDir,
     logDir: posix.join(deps.logsDir, 'training'),

@@ -1,4 +1,4 @@
-import type { Transport } from '../cluster/transport.js';
+import type { ConfigProbe } from '../neox/config-probe.js';
 import type { Finding } from '../neox/failure-kinds.js';
 import { preflight } from '../neox/preflight.js';
 import type { FixSuggestion } from '../neox/watch-messages.js';
@@ -11,7 +11,7 @@ export const RESUBMIT_ACTION = 'train.resubmit';
  * edited). The button resubmits with the fix as an override the person sees before clicking.
  */
 export async function suggestFix(
-  transport: Transport,
+  probe: ConfigProbe,
   neoxDir: string,
   d: WatchData,
   f: Finding,
@@ -24,7 +24,7 @@ export async function suggestFix(
   }
   if (f.kind !== 'checkpoint_not_found' && f.kind !== 'data_path_not_found') return null;
   if (!d.req.configPath) return null;
-  const pf = await preflight(transport, { config: d.req.configPath, neoxDir });
+  const pf = await preflight(probe, { config: d.req.configPath, neoxDir });
   if (f.kind === 'checkpoint_not_found') {
     const newest = pf.existingSteps.at(-1);
     const problem = pf.problems.find((p) => p.startsWith('`iteration:'));

@@ -1,6 +1,5 @@
-import { DEFAULT_MAX_READ_BYTES, type LogRead, readLogChunk, tailLog } from '../cluster/log-files.js';
-import type { LogReadRequest } from '../cluster/log-read-batcher.js';
-import type { Transport } from '../cluster/transport.js';
+import type { ClusterFiles } from '../cluster/cluster-files.js';
+import { DEFAULT_MAX_READ_BYTES, type LogRead, type LogReadRequest } from '../cluster/log-files.js';
 import type { Finding } from '../neox/failure-kinds.js';
 import { LogScanner } from '../neox/log-scanner.js';
 import { checkStalled, DEFAULT_STALL, noteIterations, type StallOptions } from '../neox/stall.js';
@@ -50,7 +49,8 @@ export const DEFAULT_WATCH_OPTIONS: WatchOptions = {
 };
 
 export interface WatchStepDeps {
-  readonly transport: Transport;
+  /** The log's reads: one chunk per poll, its end once the job is gone. */
+  readonly files: Pick<ClusterFiles, 'readLogChunk' | 'tailLog'>;
   readonly now: () => number;
   readonly options: WatchOptions;
   /** Final state once the job left squeue (scontrol/sacct); null when Slurm no longer knows. */
@@ -100,7 +100,7 @@ export async function stepWatch(deps: WatchStepDeps, d: WatchData, snap: JobSnap
 
   if (gone) {
     const fin = await deps.finalState(d.req.jobId);
-    const tail = await tailLog(deps.transport, d.req.logPath, opts.tailLines);
+    const tail = await deps.files.tailLog(d.req.logPath, opts.tailLines);
     d.outbox.push(
       finalMessage(d, fin?.state ?? 'ENDED (state no longer known to Slurm)', fin?.exitCode ?? null, tail),
     );
@@ -114,7 +114,7 @@ async function readNew(deps: WatchStepDeps, d: WatchData, toEnd: boolean): Promi
   const scanner = LogScanner.adopt(d.scan);
   // A finished job's log is read to its end; a running one gets one chunk per poll.
   for (let round = 0; round < (toEnd ? 64 : 2); round++) {
-    const read = deps.readLog ?? ((req: LogReadRequest) => readLogChunk(deps.transport, req));
+    const read = deps.readLog ?? ((req: LogReadRequest) => deps.files.readLogChunk(req));
     const r = await read({
       file: d.req.logPath,
       offset: d.offset,

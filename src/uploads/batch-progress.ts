@@ -25,30 +25,16 @@ const TERMINAL = new Set(['uploaded', 'failed']);
 export class BatchThreads implements UploadProgress {
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
-  private messenger: Messenger | null;
-
   constructor(
     private readonly redis: Redis,
     private readonly keys: string,
-    messenger: Messenger | null,
+    private readonly messenger: Messenger,
     private readonly minEditIntervalMs = 3_000,
     private readonly onError: (err: unknown) => void = () => {},
-  ) {
-    this.messenger = messenger;
-  }
-
-  /** The messenger exists only once the Slack bot is built (src/main.ts attaches it then). */
-  attach(messenger: Messenger): void {
-    this.messenger = messenger;
-  }
-
-  get ready(): boolean {
-    return this.messenger !== null;
-  }
+  ) {}
 
   /** Post the batch's message; returns where it went. */
   async start(b: BatchStart): Promise<{ channel: string; ts: string }> {
-    if (!this.messenger) throw new Error('no messenger attached: progress threads need the Slack bot');
     const states: Record<string, string> = {};
     for (const s of b.steps)
       states[String(s)] = JSON.stringify({ state: 'queued', detail: '' } satisfies StepState);
@@ -69,7 +55,7 @@ export class BatchThreads implements UploadProgress {
     const step = /@(\d+)$/.exec(jobId)?.[1];
     if (!step) return;
     const key = this.key(batchId);
-    if (!this.messenger || !(await this.redis.exists(`${key}:meta`))) return; // a batch without a thread (CLI)
+    if (!(await this.redis.exists(`${key}:meta`))) return; // a batch without a thread (CLI)
     await this.redis.hset(`${key}:steps`, step, JSON.stringify(toStepState(event)));
     this.scheduleEdit(batchId);
   }
@@ -95,7 +81,6 @@ export class BatchThreads implements UploadProgress {
 
   private async edit(batchId: string): Promise<void> {
     const messenger = this.messenger;
-    if (!messenger) return;
     const key = this.key(batchId);
     const [meta, states] = await Promise.all([
       this.redis.hgetall(`${key}:meta`),

@@ -1,7 +1,7 @@
 import type { PipelineCluster } from './pipeline-cluster.js';
 
 // Every upload job in a worker process waits for its own pipeline run. One poller asks Slurm about all of
-// them with a single squeue per interval (design.md §3: never one squeue per job).
+// them with a single squeue per interval (never one squeue per job: docs/domain.md#slurm).
 
 const ENDED = new Set([
   'COMPLETED',

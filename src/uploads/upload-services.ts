@@ -1,9 +1,9 @@
 import type { BatchThreads } from './batch-progress.js';
 import type { UploadQueueService } from './upload-queue-service.js';
 
-/** What `services.uploads` holds (built in src/main.ts). */
+/** What `services.uploads` holds (built by src/app/uploads.ts). */
 export interface UploadServices {
   readonly queue: UploadQueueService;
-  /** Opens the one progress thread of a new upload batch; absent where nothing can post (CLI). */
-  readonly batches?: BatchThreads;
+  /** Opens the one progress thread of a new upload batch (a command run in a channel). */
+  readonly batches: BatchThreads;
 }

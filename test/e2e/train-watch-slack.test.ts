@@ -32,13 +32,14 @@ beforeAll(async () => {
   );
   monitor = new TrainingMonitor({
     factory,
-    transport: cluster.transport,
+    files: cluster.files,
     slurm: cluster.slurm,
     neoxDir: cluster.neoxDir,
+    messenger,
     log: silentLogger(),
     pollMs: 250,
   });
-  monitor.start(messenger);
+  monitor.start();
 });
 afterAll(async () => {
   await monitor?.close();

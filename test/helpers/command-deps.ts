@@ -5,11 +5,14 @@ import type { Services } from '../../commands/core/services.js';
 import { createRegistry } from '../../commands/index.js';
 import type { AuditRecord, AuditSink } from '../../src/audit.js';
 import { auditingTransport } from '../../src/cluster/audited-transport.js';
+import { CheckpointFiles } from '../../src/cluster/checkpoint-files.js';
+import { ClusterFiles } from '../../src/cluster/cluster-files.js';
 import { type RemoteScript, scriptAuditArgv } from '../../src/cluster/remote-script.js';
 import { SlurmClient } from '../../src/cluster/slurm.js';
 import type { RunOptions, Transport } from '../../src/cluster/transport.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
+import { CollectingMessenger } from './collecting-messenger.js';
 
 /** Keeps audit records in memory so a test can assert on them. */
 export class MemoryAudit implements AuditSink {
@@ -39,6 +42,19 @@ export class RecordingTransport implements Transport {
   }
 }
 
+/**
+ * A service this test did not build: the command under test must not reach it, and a test that does fails
+ * naming it (pass the real one in `services` when a test needs it).
+ */
+export function notBuilt<T extends object>(name: string): T {
+  return new Proxy({} as T, {
+    get(_target, prop) {
+      if (prop === 'then') return undefined; // not a promise
+      throw new Error(`services.${name}.${String(prop)} was used, but this test did not build ${name}`);
+    },
+  });
+}
+
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
     CLUSTER_TRANSPORT: 'local',
@@ -51,6 +67,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
 export interface TestDeps extends DispatchDeps {
   readonly audit: MemoryAudit;
   readonly log: Logger;
+  /** The audited transport every service here runs on: test-only probe commands may run it directly. */
+  readonly transport: Transport;
 }
 
 export function commandDeps(
@@ -67,7 +85,17 @@ export function commandDeps(
   const slurm = opts.slurm ?? new SlurmClient(transport, { cacheTtlMs: 0 });
   return {
     registry: opts.registry ?? createRegistry(),
-    services: { transport, slurm, ...opts.services },
+    transport,
+    services: {
+      slurm,
+      checkpoints: new CheckpointFiles(transport),
+      files: new ClusterFiles(transport),
+      messenger: new CollectingMessenger(),
+      train: notBuilt<Services['train']>('train'),
+      uploads: notBuilt<Services['uploads']>('uploads'),
+      digest: notBuilt<Services['digest']>('digest'),
+      ...opts.services,
+    },
     config: testConfig(opts.env),
     audit: new MemoryAudit(),
     log: silentLogger(),

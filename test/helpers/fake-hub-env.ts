@@ -2,17 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startUploadWorker, type UploadWorkerHandle, uploadGate } from '../../src/app/upload-worker.js';
+import { startUploadWorker, type UploadWorkerHandle } from '../../src/app/upload-worker.js';
 import { LocalTransport } from '../../src/cluster/local/local-transport.js';
+import { PipelineRuns } from '../../src/cluster/pipeline-runs.js';
 import { SlurmClient } from '../../src/cluster/slurm.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
 import { QueueFactory } from '../../src/queue/queue-factory.js';
-import { SlurmPipelineCluster } from '../../src/uploads/pipeline-cluster.js';
+import { BatchThreads } from '../../src/uploads/batch-progress.js';
+import { createUploadGate } from '../../src/uploads/create-upload-gate.js';
 import { UPLOAD_QUEUE, type UploadJobData, type UploadResult } from '../../src/uploads/upload-job.js';
 import type { UploadEvent, UploadProgress } from '../../src/uploads/upload-progress.js';
 import { UploadQueueService } from '../../src/uploads/upload-queue-service.js';
+import type { UploadServices } from '../../src/uploads/upload-services.js';
 import type { UploadQueueSettings } from '../../src/uploads/upload-settings.js';
 import type { TestbedInfo } from '../testbed/testbed.js';
+import { CollectingMessenger } from './collecting-messenger.js';
 import { type FakeHub, type FakeHubOptions, startFakeHub } from './fake-hub.js';
 
 // Everything an upload test needs, on the testbed: a checkpoint tree and log dir under the testbed's dir,
@@ -41,9 +45,12 @@ export interface UploadEnv {
   readonly factory: QueueFactory;
   readonly transport: LocalTransport;
   readonly slurm: SlurmClient;
-  readonly cluster: SlurmPipelineCluster;
+  readonly cluster: PipelineRuns;
   readonly settings: UploadQueueSettings;
   readonly service: UploadQueueService;
+  /** What commands get as `services.uploads`: the queue, and batch threads posting to `messages`. */
+  readonly uploads: UploadServices;
+  readonly messages: CollectingMessenger;
   /** What the worker exports to the pipeline besides CHECKPOINTS_BASE_DIR / SKIP_NEOX_UPLOAD. */
   readonly pipelineEnv: Readonly<Record<string, string>>;
   startWorker(progress?: UploadProgress): Promise<UploadWorkerHandle>;
@@ -75,14 +82,16 @@ export async function createUploadEnv(tb: TestbedInfo, opts: UploadEnvOptions): 
   const factory = new QueueFactory({ redisUrl: tb.redis.url, prefix: `t${randomUUID().slice(0, 8)}` });
   const transport = new LocalTransport({ env: tb.slurm.env });
   const slurm = new SlurmClient(transport, { cacheTtlMs: 100 });
-  const cluster = new SlurmPipelineCluster(slurm, transport);
+  const cluster = new PipelineRuns(slurm, transport);
   const settings: UploadQueueSettings = {
     ...TEST_SETTINGS,
     ...opts.settings,
     budget: { ...TEST_SETTINGS.budget, ...opts.settings?.budget },
   };
   const queue = factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE);
-  const service = new UploadQueueService(queue, uploadGate(factory, settings));
+  const service = new UploadQueueService(queue, createUploadGate(factory, settings));
+  const messages = new CollectingMessenger();
+  const batches = new BatchThreads(factory.redis(), factory.keyPrefix(UPLOAD_QUEUE), messages, 50);
   const workers: UploadWorkerHandle[] = [];
   const pipelineEnv = {
     HF_ENDPOINT: hub.url,
@@ -101,6 +110,8 @@ export async function createUploadEnv(tb: TestbedInfo, opts: UploadEnvOptions): 
     cluster,
     settings,
     service,
+    uploads: { queue: service, batches },
+    messages,
     pipelineEnv,
     async startWorker(progress) {
       const w = await startUploadWorker({

@@ -24,7 +24,7 @@ export function slurmConfPath(dir: string): string {
 }
 
 function slurmConf(sdir: string, mungeSocket: string, ctldPort: number, slurmdPort: number): string {
-  // design.md §4: what works on Debian 12 / slurm-wlm 22.05 as root, with our own munge socket.
+  // What works on Debian 12 / slurm-wlm 22.05 as root, with our own munge socket.
   return `${[
     'ClusterName=testbed',
     'SlurmctldHost=localhost',
@@ -60,9 +60,7 @@ function slurmConf(sdir: string, mungeSocket: string, ctldPort: number, slurmdPo
 
 export async function startSlurm(dir: string): Promise<SlurmService> {
   if (process.getuid?.() !== 0) {
-    throw new Error(
-      'testbed: the Slurm test cluster runs slurmd as root (design.md §4); run the tests as root',
-    );
+    throw new Error('testbed: the Slurm test cluster runs slurmd as root; run the tests as root');
   }
   const bins = requireBinaries({
     munged: 'munge',

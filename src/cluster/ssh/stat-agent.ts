@@ -1,21 +1,17 @@
-import type { ClientChannel } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
+import type { Logger } from '../../logger.js';
+import type { ChannelGate } from '../channel-gate.js';
+import { loadRemoteScript } from '../remote-script.js';
 import type { PathStat } from '../transport.js';
+import { scriptCommand } from './script-command.js';
 
 /**
- * A perl loop kept running on the cluster: it reads paths (one per line, an empty line ends a request) and
- * answers "size mtime" per path, "-" for one that does not exist, "?" for any other error, then ".".
- * One process for the life of the connection, so a stat costs one small round trip instead of a remote
- * shell. Sub-second mtimes need Time::HiRes (shipped with perl; a perl-base-only host lacks it): without
- * it the agent does not start, and callers fall back to a command. It exits when its stdin closes.
+ * remote/stat-agent.pl: a perl loop kept running on the connection that answers stats over its stdin (its
+ * header gives the protocol). One process for the life of the connection, so a stat costs one small round
+ * trip instead of a remote shell. Without perl or Time::HiRes it does not start, and callers fall back to a
+ * command.
  */
-export const STAT_AGENT_ARGV: readonly string[] = [
-  'perl',
-  '-e',
-  'use Time::HiRes qw(stat); $|=1; my @p; while(my $l=<STDIN>){ chomp $l; if(length $l){ push @p,$l; next } ' +
-    'my $o=""; for my $f (@p){ my @s=stat($f); ' +
-    '$o.=@s ? sprintf("%d %.9f\\n",$s[7],$s[9]) : ($!{ENOENT} || $!{ENOTDIR}) ? "-\\n" : "?\\n" } ' +
-    'print $o.".\\n"; @p=() }',
-];
+const STAT_AGENT = loadRemoteScript('stat-agent.pl');
 
 const LINE = /^(\d+) (\d+(?:\.\d+)?)$/;
 
@@ -107,12 +103,86 @@ export class StatAgent {
     this.#buf = '';
     const reply = parseStatReply(body, this.#n);
     // A "?" (say, permission denied) is an answer that cannot help: null, and the agent stays. A reply we
-    // cannot read at all means we no longer know where the next one starts: the agent goes.
+    // cannot read at all means we do not know where the next one starts: the agent goes.
     if (reply === null && !/(^|\n)\?(\n|$)/.test(body)) {
       this.close();
       return;
     }
     this.answered = true;
     this.#settle(reply);
+  }
+}
+
+/**
+ * The agent's lifecycle on the pooled connection: started on the first stat, holding one channel slot
+ * for as long as it runs, dropped with its connection, and never asked for again on a connection where
+ * it could not start.
+ */
+export class StatAgentKeeper {
+  #agent: { client: Client; agent: Promise<StatAgent | null>; release: () => void } | undefined;
+  /** Connections where the agent could not start (no perl): stats answer null without asking again. */
+  readonly #noAgent = new WeakSet<Client>();
+
+  constructor(
+    private readonly gate: ChannelGate,
+    private readonly logger: Logger,
+    private readonly target: string,
+  ) {}
+
+  /** The stats, or null when the agent on `client` cannot answer them (callers then run a command). */
+  async stat(
+    client: Client,
+    paths: readonly string[],
+    timeoutMs: number,
+  ): Promise<(PathStat | null)[] | null> {
+    if (this.#noAgent.has(client)) return null;
+    const agent = await this.#agentFor(client);
+    if (!agent) return null;
+    const r = await agent.stat(paths, timeoutMs);
+    if (r === null && !agent.answered) {
+      this.#noAgent.add(client);
+      this.logger.info({ target: this.target }, 'no perl on the cluster: stats go by command');
+    }
+    return r;
+  }
+
+  /** Stop the agent kept on `client` (the connection went, or the transport closes) and free its slot. */
+  drop(client: Client | undefined): void {
+    const a = this.#agent;
+    if (!a || a.client !== client) return;
+    this.#agent = undefined;
+    a.release();
+    void a.agent.then((x) => x?.close());
+  }
+
+  #agentFor(client: Client): Promise<StatAgent | null> {
+    if (this.#agent?.client === client) return this.#agent.agent;
+    this.drop(this.#agent?.client);
+    // Never wait for a slot: with every channel busy, the caller's command fallback queues like any other.
+    if (!this.gate.tryAcquire()) return Promise.resolve(null);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (this.#agent?.release === release) this.#agent = undefined;
+      this.gate.release();
+    };
+    const agent = new Promise<StatAgent | null>((resolve) => {
+      try {
+        client.exec(scriptCommand(STAT_AGENT, []), (err, channel) => {
+          if (err) {
+            release();
+            resolve(null);
+            return;
+          }
+          resolve(new StatAgent(channel, release));
+        });
+      } catch {
+        release();
+        resolve(null);
+      }
+    });
+    this.#agent = { client, agent, release };
+    return agent;
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/run-cli.js';
 
-// A researcher on a laptop has no cluster settings: the offline helpers (design.md §5) must still answer,
+// A researcher on a laptop has no cluster settings: the offline helpers (docs/json-contracts.md) must still answer,
 // and a command that needs the cluster must say exactly what to set.
 
 const fixture = new URL('../../fixtures/neox/cuda_oom.log', import.meta.url).pathname;
@@ -12,7 +12,7 @@ const fixture = new URL('../../fixtures/neox/cuda_oom.log', import.meta.url).pat
 const cli = (argv: string[], env: Record<string, string>) => runCli({ argv, env });
 
 describe('the CLI without cluster settings', () => {
-  it('runs `train scan-log --json` offline and prints the §5 shape', async () => {
+  it('runs `train scan-log --json` offline and prints the documented shape', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cli-offline-'));
     const r = await cli(['train', 'scan-log', fixture, '--json'], { AUDIT_LOG: join(dir, 'audit.jsonl') });
     expect(r.code).toBe(0);

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
-import { createSlackBot, type SlackBot } from '../../../src/slack/slack-bot.js';
+import type { SlackBot } from '../../../src/slack/slack-bot.js';
 import { commandDeps, type TestDeps } from '../../helpers/command-deps.js';
 import { FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
 import { runCli } from '../../helpers/run-cli.js';
+import { slackBotFor } from '../../helpers/slack-bot-for.js';
 
 const run = promisify(execFile);
 const SECRET = 'surface-signing-secret';
@@ -69,7 +70,7 @@ describe('Slack, the CLI and the console give the same answers', () => {
       REDIS_URL: tb.redis.url,
     };
     deps = commandDeps({ transport: local, env });
-    bot = createSlackBot({ config: deps.config, log: deps.log, deps, port: 0 });
+    bot = slackBotFor(deps, { port: 0 });
     url = `http://127.0.0.1:${(await bot.start()).port}/slack/events`;
   });
   afterAll(async () => {

@@ -305,6 +305,9 @@ describe('SshTransport against the testbed sshd', () => {
   });
 });
 
+// The connection drops by SIGKILL of the sshd process serving it. A SIGTERM is not a drop: OpenSSH 9.2's
+// session process sets a flag on it and checks the flag only when its poll wakes, so a SIGTERM that lands
+// between the check and the poll leaves the connection up until the next packet — our next command.
 describe('SshTransport reconnect (own sshd, restarted mid-test)', () => {
   it('fails the command in flight when the connection drops, then reconnects for queued ones', async () => {
     const own = await startTestbed({ redis: false, slurm: false, ssh: true });
@@ -321,7 +324,7 @@ describe('SshTransport reconnect (own sshd, restarted mid-test)', () => {
       }
       // sshd goes away entirely: the listener restarts and the process holding our connection dies.
       const restarted = own.restartSshd();
-      process.kill(connPid, 'SIGTERM');
+      process.kill(connPid, 'SIGKILL');
       const err = await inFlight;
       expect(err).toBeInstanceOf(ClusterError);
       expect((err as ClusterError).message).toMatch(/lost while sleep was running/);
@@ -346,7 +349,7 @@ describe('SshTransport reconnect (own sshd, restarted mid-test)', () => {
     try {
       await t.run(['true']);
       const connPid = Number((await t.run(['sh', '-c', 'echo $PPID'])).stdout.trim());
-      process.kill(connPid, 'SIGTERM');
+      process.kill(connPid, 'SIGKILL');
       // "Idle" means the drop has happened and reached us before the next command: wait for the process to
       // be gone (on a loaded machine that is not always within a fixed 100 ms), then for its FIN.
       for (let i = 0; i < 100 && isAlive(connPid); i++) await new Promise((r) => setTimeout(r, 50));

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { failedUploadsSweep } from '../../../jobs/sweeps/failed-uploads.js';
 import { stalledTrainingSweep } from '../../../jobs/sweeps/stalled-training.js';
 import { uploadPauseSweep } from '../../../jobs/sweeps/upload-pause.js';
+import { ClusterFiles } from '../../../src/cluster/cluster-files.js';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
 import { QueueFactory } from '../../../src/queue/queue-factory.js';
 
@@ -81,7 +82,7 @@ describe('sweeps post only what needs a person, once', () => {
     await log('504', 90); // stale but no longer running
     const handed: string[] = [];
     const sweep = stalledTrainingSweep({
-      transport: new LocalTransport(),
+      files: new ClusterFiles(new LocalTransport()),
       running: async () => ['501', '502', '503'],
       logDir: dir,
       redis: f.redis(),

@@ -12,12 +12,15 @@ import {
   postDigest,
   startDigestWorker,
 } from '../../../jobs/post-digest.js';
-import { startDigestSchedules } from '../../../src/app/digest.js';
+import { startDigestSchedules } from '../../../src/app/digest-schedules.js';
+import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
+import { PipelineScanner } from '../../../src/cluster/pipeline-scanner.js';
 import { SshTransport } from '../../../src/cluster/ssh/ssh-transport.js';
+import type { Transport } from '../../../src/cluster/transport.js';
 import { type Scheduler, startScheduler } from '../../../src/cron.js';
 import { type DigestServices, DigestSource, localDigestSource } from '../../../src/digest/digest-source.js';
-import { LogScanner } from '../../../src/digest/log-sweeper.js';
-import { MemoryScanStore, RedisScanStore } from '../../../src/digest/scan-store.js';
+import { LogSweeper } from '../../../src/digest/log-sweeper.js';
+import { MemoryScanStore, RedisScanStore, type ScanStore } from '../../../src/digest/scan-store.js';
 import { silentLogger } from '../../../src/logger.js';
 import type { MessageTarget, Messenger } from '../../../src/messenger.js';
 import { QueueFactory } from '../../../src/queue/queue-factory.js';
@@ -68,6 +71,13 @@ async function pathWithoutPerl(): Promise<string> {
   return bin;
 }
 
+/** The sweeper the runtime builds over a cluster transport. */
+const sweeper = (transport: Transport, store: ScanStore) =>
+  new LogSweeper({ scanner: new PipelineScanner(transport), store });
+
+/** The offline source the runtime builds for `--logs`: the same scan, on this machine. */
+const localDigest = (dir: string) => localDigestSource(dir, new PipelineScanner(new LocalTransport()));
+
 let g: GeneratedDir;
 let ssh: SshTransport;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -94,7 +104,7 @@ describe('scanning through real sshd into real Redis', () => {
   it('counts the known-truth directory, then re-reads only what changed', async () => {
     const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
     const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
-    const source = new DigestSource(g.dir, new LogScanner({ transport: ssh, store }));
+    const source = new DigestSource(g.dir, sweeper(ssh, store));
 
     const first = await source.report({ since: g.since, until: g.until });
     expect(first.reply.data).toStrictEqual(g.expected);
@@ -108,7 +118,7 @@ describe('scanning through real sshd into real Redis', () => {
     expect(await (factory.redis() as Redis).hlen(store.key(g.dir))).toBeLessThanOrEqual(16);
 
     // A second process (fresh scanner, same Redis) reads nothing again.
-    const again = await new DigestSource(g.dir, new LogScanner({ transport: ssh, store })).report({
+    const again = await new DigestSource(g.dir, sweeper(ssh, store)).report({
       since: g.since,
       until: g.until,
     });
@@ -151,9 +161,9 @@ describe('scanning through real sshd into real Redis', () => {
   it('concurrent sweeps of one directory do not overlap: the second reads nothing', async () => {
     const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
     const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
-    const a = new LogScanner({ transport: ssh, store });
+    const a = sweeper(ssh, store);
     const second = sshTransport();
-    const b = new LogScanner({ transport: second, store });
+    const b = sweeper(second, store);
     cleanups.push(() => second.close());
     const [ra, rb] = await Promise.all([a.sweep(g.dir), b.sweep(g.dir)]);
     expect([ra.changed, rb.changed].sort()).toEqual([0, 16]);
@@ -183,7 +193,7 @@ describe('scanning through real sshd into real Redis', () => {
     const running = await writeSettledDir(dir, { experiment: 'exp-settled', firstJob: 1901 });
     const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
     const store = () => new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
-    const first = await new LogScanner({ transport, store: store() }).sweep(dir);
+    const first = await sweeper(transport, store()).sweep(dir);
     expect(first.changed).toBe(2);
     expect(first.records.find((r) => r.name === 'checkpoint_pipeline_1902.out')?.run).toMatchObject({
       experiment: 'exp-settled',
@@ -194,7 +204,7 @@ describe('scanning through real sshd into real Redis', () => {
     expect(await transport.statPaths([dir])).toStrictEqual(perl ? [expect.any(Object)] : null);
 
     // Another replica (its own scanner and store object) finds the directory's mtime in Redis.
-    const replica = new LogScanner({ transport, store: store() });
+    const replica = sweeper(transport, store());
     const again = await replica.sweep(dir);
     expect(again.changed).toBe(0);
     expect(again.records).toHaveLength(2);
@@ -214,7 +224,7 @@ describe('scanning through real sshd into real Redis', () => {
   it('says which directory is missing', async () => {
     const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
     const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
-    await expect(new LogScanner({ transport: ssh, store }).sweep(join(g.dir, 'nope'))).rejects.toThrow(
+    await expect(sweeper(ssh, store).sweep(join(g.dir, 'nope'))).rejects.toThrow(
       /cannot enter log directory .*nope/,
     );
   });
@@ -228,7 +238,7 @@ describe('the daily digest job', () => {
     for (let replica = 0; replica < 2; replica++) {
       const factory = newFactory(prefix);
       const store = new RedisScanStore({ redis: factory.redis(), prefix });
-      const source = new DigestSource(g.dir, new LogScanner({ transport: ssh, store }));
+      const source = new DigestSource(g.dir, sweeper(ssh, store));
       startDigestWorker(factory, { source, messenger, channel: 'C0DIGEST', log: quiet });
       const queue = factory.queue<PostDigestData>(DIGEST_QUEUE);
       // Every second: many ticks from both replicas within one day must still make one post.
@@ -270,7 +280,7 @@ describe('the daily digest job', () => {
         factory,
         config: { DIGEST_CHANNEL: 'C0DIGEST', DIGEST_CRON: '* * * * * *', TZ: 'Europe/London' },
         messenger,
-        source: new DigestSource(g.dir, new LogScanner({ transport: ssh, store })),
+        source: new DigestSource(g.dir, sweeper(ssh, store)),
         log,
       });
       cleanups.push(() => running.close());
@@ -284,13 +294,7 @@ describe('the daily digest job', () => {
       factory: newFactory(`t${randomUUID().slice(0, 8)}`),
       config: { DIGEST_CHANNEL: undefined, DIGEST_CRON: '* * * * * *', TZ: 'UTC' },
       messenger,
-      source: new DigestSource(
-        g.dir,
-        new LogScanner({
-          transport: ssh,
-          store: new MemoryScanStore(),
-        }),
-      ),
+      source: new DigestSource(g.dir, sweeper(ssh, new MemoryScanStore())),
       log,
     });
     await none.close();
@@ -314,7 +318,7 @@ describe('the daily digest job', () => {
     const wa = startDigestWorker(
       fa,
       {
-        source: new DigestSource(g.dir, new LogScanner({ transport: ssh, store: storeA })),
+        source: new DigestSource(g.dir, sweeper(ssh, storeA)),
         messenger: messengerA,
         channel: 'C0DIGEST',
         log: quiet,
@@ -338,7 +342,7 @@ describe('the daily digest job', () => {
     const wb = startDigestWorker(
       fb,
       {
-        source: new DigestSource(g.dir, new LogScanner({ transport: ssh, store: storeB })),
+        source: new DigestSource(g.dir, sweeper(ssh, storeB)),
         messenger: messengerB,
         channel: 'C0DIGEST',
         log: quiet,
@@ -370,7 +374,7 @@ describe('the daily digest job', () => {
       },
     };
     const deps = {
-      source: new DigestSource(g.dir, new LogScanner({ transport: ssh, store })),
+      source: new DigestSource(g.dir, sweeper(ssh, store)),
       messenger,
       channel: 'C0DIGEST',
       redis: factory.redis(),
@@ -395,8 +399,12 @@ describe('the daily digest job', () => {
 });
 
 describe('digest commands', () => {
-  it('`chatops digest --logs <dir> --since --until` answers the §5 JSON', async () => {
-    const deps = commandDeps();
+  it('`chatops digest --logs <dir> --since --until` answers the documented JSON', async () => {
+    const deps = commandDeps({
+      services: {
+        digest: { cluster: new DigestSource(g.dir, sweeper(ssh, new MemoryScanStore())), local: localDigest },
+      },
+    });
     const reply = await dispatchText(
       deps,
       cliUser(),
@@ -411,8 +419,8 @@ describe('digest commands', () => {
     const factory = newFactory(`t${randomUUID().slice(0, 8)}`);
     const store = new RedisScanStore({ redis: factory.redis(), prefix: factory.prefix });
     const digest: DigestServices = {
-      cluster: new DigestSource(g.dir, new LogScanner({ transport: ssh, store })),
-      local: localDigestSource,
+      cluster: new DigestSource(g.dir, sweeper(ssh, store)),
+      local: localDigest,
     };
     const deps = commandDeps({ services: { digest } });
     const ok = await dispatchText(

@@ -10,10 +10,11 @@ import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
 import { silentLogger } from '../../../src/logger.js';
 import { ChannelPacer } from '../../../src/slack/channel-pacer.js';
 import { ResvgChartRenderer } from '../../../src/slack/chart-png.js';
-import { createSlackBot, type SlackBot } from '../../../src/slack/slack-bot.js';
+import type { SlackBot } from '../../../src/slack/slack-bot.js';
 import { SlackMessenger } from '../../../src/slack/slack-messenger.js';
 import { commandDeps, RecordingTransport, type TestDeps } from '../../helpers/command-deps.js';
 import { FakeSlack, signedHeaders } from '../../helpers/fake-slack.js';
+import { slackBotFor } from '../../helpers/slack-bot-for.js';
 
 const SECRET = 'delivery-signing-secret';
 
@@ -143,8 +144,8 @@ describe('buttons for destructive actions', () => {
           id: 'probe.remove',
           permission: 'operate',
           value: z.string().regex(/^[a-z]+$/),
-          async run(name, ctx) {
-            await ctx.services.transport.run(['mkdir', join(dir, name)]);
+          async run(name) {
+            await deps.transport.run(['mkdir', join(dir, name)]);
             return { level: 'ok', text: `Done: ${name}` };
           },
         }),
@@ -163,7 +164,7 @@ describe('buttons for destructive actions', () => {
         OPERATORS: 'U0OPERATOR',
       },
     });
-    bot = createSlackBot({ config: deps.config, log: deps.log, deps, port: 0 });
+    bot = slackBotFor(deps, { port: 0 });
     url = `http://127.0.0.1:${(await bot.start()).port}/slack/events`;
   });
   afterAll(async () => {

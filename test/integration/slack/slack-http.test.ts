@@ -8,13 +8,17 @@ import { Registry } from '../../../commands/core/registry.js';
 import { commands } from '../../../commands/index.js';
 import { ExperimentName } from '../../../src/args.js';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
-import { createSlackBot, type SlackBot } from '../../../src/slack/slack-bot.js';
+import type { SlackBot } from '../../../src/slack/slack-bot.js';
 import { commandDeps, RecordingTransport, type TestDeps } from '../../helpers/command-deps.js';
 import { FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
+import { slackBotFor } from '../../helpers/slack-bot-for.js';
 
 const SECRET = 'test-signing-secret';
 
 // Real cluster work through the real local transport: `sleep` for a slow command, `touch` for an operate one.
+// The probe runs the test's audited transport itself (product commands are given typed services instead).
+let deps: TestDeps;
+const probeTransport = () => deps.transport;
 const probe = defineCommand({
   name: 'probe',
   summary: 'test command',
@@ -28,8 +32,8 @@ const probe = defineCommand({
       permission: 'read',
       positionals: ['seconds'],
       args: z.object({ seconds: z.coerce.number().int().min(0).max(10) }),
-      async run({ seconds }, ctx) {
-        await ctx.services.transport.run(['sleep', String(seconds)]);
+      async run({ seconds }) {
+        await probeTransport().run(['sleep', String(seconds)]);
         return { title: 'Slept', text: `slept ${seconds}s`, data: { seconds } };
       },
     }),
@@ -41,8 +45,8 @@ const probe = defineCommand({
       permission: 'operate',
       positionals: ['experiment'],
       args: z.object({ experiment: ExperimentName }),
-      async run({ experiment }, ctx) {
-        await ctx.services.transport.run(['touch', join(tmpdir(), experiment)]);
+      async run({ experiment }) {
+        await probeTransport().run(['touch', join(tmpdir(), experiment)]);
         return { text: `touched ${experiment}` };
       },
     }),
@@ -52,7 +56,6 @@ const probe = defineCommand({
 describe('Slack app over HTTP (real Bolt, signed requests, fake Slack API)', () => {
   let fake: FakeSlack;
   let bot: SlackBot;
-  let deps: TestDeps;
   let transport: RecordingTransport;
   let url: string;
   let base: string;
@@ -76,7 +79,7 @@ describe('Slack app over HTTP (real Bolt, signed requests, fake Slack API)', () 
         CHECKPOINTS_BASE_DIR: base,
       },
     });
-    bot = createSlackBot({ config: deps.config, log: deps.log, deps, port: 0 });
+    bot = slackBotFor(deps, { port: 0 });
     const { port } = await bot.start();
     url = `http://127.0.0.1:${port}/slack/events`;
   });

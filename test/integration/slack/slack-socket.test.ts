@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
-import { createSlackBot, type SlackBot } from '../../../src/slack/slack-bot.js';
+import type { SlackBot } from '../../../src/slack/slack-bot.js';
 import { commandDeps, type TestDeps } from '../../helpers/command-deps.js';
 import { FakeSlack } from '../../helpers/fake-slack.js';
+import { slackBotFor } from '../../helpers/slack-bot-for.js';
 
 describe('Slack app over Socket Mode (real Bolt, local envelope server)', () => {
   let fake: FakeSlack;
@@ -26,7 +27,7 @@ describe('Slack app over Socket Mode (real Bolt, local envelope server)', () => 
         CHECKPOINTS_BASE_DIR: base,
       },
     });
-    bot = createSlackBot({ config: deps.config, log: deps.log, deps });
+    bot = slackBotFor(deps);
     await bot.start();
     await fake.connected();
   });
@@ -77,7 +78,7 @@ describe('Slack app over Socket Mode (real Bolt, local envelope server)', () => 
         SLACK_SOCKET_URL: fake.socketUrl,
       },
     });
-    const second = createSlackBot({ config: other.config, log: other.log, deps: other });
+    const second = slackBotFor(other);
     await second.start();
     try {
       await fake.waitFor(() => fake.connections === 2, 10_000, 'the second connection');

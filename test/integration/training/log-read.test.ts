@@ -1,8 +1,9 @@
-import { appendFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ClusterFiles } from '../../../src/cluster/cluster-files.js';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
-import { readLogChunk, tailLog } from '../../../src/cluster/log-files.js';
 import { LogReadBatcher } from '../../../src/cluster/log-read-batcher.js';
 import { SshTransport } from '../../../src/cluster/ssh/ssh-transport.js';
 import { CountingTransport as Counting } from '../../helpers/counting-transport.js';
@@ -70,12 +71,36 @@ describe('reading logs from a byte offset on the cluster', () => {
     const first = await b.read({ file: f, offset: 0 });
     expect(first).toMatchObject({ status: 'ok', start: 0, bytes: 300, size: 1000 });
     await appendFile(f, 'b'.repeat(10));
-    const single = await readLogChunk(new LocalTransport(), { file: f, offset: 300, maxBytes: 2000 });
+    const single = await new ClusterFiles(new LocalTransport()).readLogChunk({
+      file: f,
+      offset: 300,
+      maxBytes: 2000,
+    });
     const batched = await b.read({ file: f, offset: 300, maxBytes: 2000 });
     expect(single).toMatchObject({ status: 'ok', start: 300, bytes: 710, size: 1010 });
     expect(batched).toMatchObject({ status: 'ok', start: 300, bytes: 710, size: 1010 });
     expect(batched.status === 'ok' && batched.text).toBe(single.status === 'ok' && single.text);
-    expect(await tailLog(ssh, f, 1, 5)).toBe('bbbbb');
-    expect(await tailLog(ssh, join(dir, 'nope.out'), 5)).toBeNull();
+    const files = new ClusterFiles(ssh);
+    expect(await files.tailLog(f, 1, 5)).toBe('bbbbb');
+    expect(await files.tailLog(join(dir, 'nope.out'), 5)).toBeNull();
+  });
+
+  it('without perl on the cluster, falls back to read-logs.sh once and stays there', async () => {
+    // A PATH holding only what read-logs.sh needs: `perl` is not found.
+    const bin = await mkdtemp(join(tb.dir, 'noperl-'));
+    for (const p of ['sh', 'stat', 'tail', 'head', 'base64'])
+      await symlink(execFileSync('sh', ['-c', `command -v ${p}`], { encoding: 'utf8' }).trim(), join(bin, p));
+    const f = join(dir, 'noperl.out');
+    await writeFile(f, 'iteration 1\n');
+    const t = new Counting(new LocalTransport({ env: { PATH: bin } }));
+    const b = new LogReadBatcher(t);
+    expect(await b.read({ file: f, offset: 0 })).toMatchObject({ status: 'ok', text: 'iteration 1\n' });
+    expect(await b.read({ file: f, offset: 10 })).toMatchObject({ status: 'ok', start: 10, text: '1\n' });
+    expect(t.calls.map((c) => c.slice(0, 2))).toEqual([
+      ['perl', 'read-logs.pl'],
+      ['sh', 'read-logs.sh'],
+      ['sh', 'read-logs.sh'],
+    ]);
+    expect(b.stats.calls).toBe(2);
   });
 });

@@ -31,7 +31,7 @@ beforeAll(async () => {
   factory = new QueueFactory({ redisUrl: tb.redis.url, prefix: `t${randomUUID().slice(0, 8)}` });
   monitor = new TrainingMonitor({
     factory,
-    transport: cluster.transport,
+    files: cluster.files,
     slurm: new SlurmClient(cluster.transport, { cacheTtlMs: 0 }),
     messenger,
     neoxDir: cluster.neoxDir,

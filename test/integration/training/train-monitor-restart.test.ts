@@ -29,7 +29,7 @@ function startMonitor(prefix: string, messenger: CollectingMessenger) {
   factories.push(factory);
   const monitor = new TrainingMonitor({
     factory,
-    transport: cluster.transport,
+    files: cluster.files,
     slurm: cluster.slurm,
     messenger,
     neoxDir: cluster.neoxDir,

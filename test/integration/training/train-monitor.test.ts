@@ -27,7 +27,7 @@ beforeAll(async () => {
   factory = new QueueFactory({ redisUrl: tb.redis.url, prefix: `t${randomUUID().slice(0, 8)}` });
   monitor = new TrainingMonitor({
     factory,
-    transport: cluster.transport,
+    files: cluster.files,
     slurm: cluster.slurm,
     messenger,
     neoxDir: cluster.neoxDir,

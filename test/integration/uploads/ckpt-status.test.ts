@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { dispatchText } from '../../../commands/core/dispatch.js';
-import { pipelineLogPath } from '../../../jobs/upload-checkpoint.js';
+import { pipelineLogPath } from '../../../jobs/pipeline-run-names.js';
+import { PipelineScanner } from '../../../src/cluster/pipeline-scanner.js';
 import { DigestSource } from '../../../src/digest/digest-source.js';
-import { LogScanner } from '../../../src/digest/log-sweeper.js';
+import { LogSweeper } from '../../../src/digest/log-sweeper.js';
 import { MemoryScanStore } from '../../../src/digest/scan-store.js';
 import type { CheckpointStatus } from '../../../src/uploads/checkpoint-status.js';
 import { uploadJobId } from '../../../src/uploads/upload-job.js';
@@ -46,7 +47,7 @@ describe('/ckpt status', () => {
     await e.makeCheckpoints(exp, [700], 2_000_000);
     await e.makeCheckpoints('exp-other', [100]);
 
-    // Pipeline runs submitted by hand (as the tips document does), waited for one after another.
+    // Pipeline runs submitted by hand, as an operator would, waited for one after another.
     const run = async (step: number, org = 'test-org') => {
       const id = await e.cluster.submit({
         script: FAKE_PIPELINE_SBATCH,
@@ -95,11 +96,11 @@ describe('/ckpt status', () => {
       transport,
       env: { CHECKPOINTS_BASE_DIR: e.checkpointsBaseDir, LOGS_DIR: e.logsDir },
       services: {
-        uploads: { queue: e.service },
+        uploads: e.uploads,
         digest: {
           cluster: new DigestSource(
             join(e.logsDir, 'checkpoint_pipeline'),
-            new LogScanner({ transport, store: new MemoryScanStore() }),
+            new LogSweeper({ scanner: new PipelineScanner(transport), store: new MemoryScanStore() }),
           ),
           local: () => Promise.reject(new Error('not used')),
         },
@@ -107,7 +108,8 @@ describe('/ckpt status', () => {
     });
     const reply = await dispatchText(deps, slackUser(), '/ckpt', `status ${exp}`);
     // One listing with sizes, one log sweep — for seven checkpoints.
-    expect(transport.calls.map((c) => c[0])).toEqual(['sh', 'sh']);
+    expect(transport.calls).toHaveLength(2);
+    expect(transport.calls.filter((c) => c[1] === 'checkpoint-sizes.sh')).toHaveLength(1);
 
     const cps = (reply.data as { checkpoints: CheckpointStatus[] }).checkpoints;
     const by = new Map(cps.map((c) => [c.step, c]));
@@ -132,7 +134,7 @@ describe('/ckpt status', () => {
     expect(reply.text).toContain('3 failed (1 rate limited, 1 timeout, 1 other)');
     expect(reply.table?.rows.find((r) => r[0] === '200')?.[2]).toBe('failed (rate limited)');
 
-    // A misspelt experiment: the tips document's advice, and the names that are close.
+    // A misspelt experiment: where checkpoints live, and the names that are close.
     const typo = await dispatchText(deps, slackUser(), '/ckpt', 'status exp-mixd');
     expect(typo.level).toBe('error');
     expect(typo.text).toContain('sf_model_organisms/');
@@ -141,6 +143,7 @@ describe('/ckpt status', () => {
     const noBase = commandDeps({
       transport: e.transport,
       env: { CHECKPOINTS_BASE_DIR: join(e.dir, 'checkpoints', 'nope') },
+      services: { uploads: deps.services.uploads, digest: deps.services.digest },
     });
     const nb = await dispatchText(noBase, slackUser(), '/ckpt', `status ${exp}`);
     expect(nb.text).toContain('Check CHECKPOINTS_BASE_DIR');

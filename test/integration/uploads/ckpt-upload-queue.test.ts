@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { dispatchText } from '../../../commands/core/dispatch.js';
-import { pipelineJobName, pipelineLogPath, runComment } from '../../../jobs/upload-checkpoint.js';
+import { pipelineJobName, pipelineLogPath, runComment } from '../../../jobs/pipeline-run-names.js';
 import { UPLOAD_QUEUE, type UploadJobInput, uploadJobId } from '../../../src/uploads/upload-job.js';
 import { commandDeps, slackUser } from '../../helpers/command-deps.js';
 import {
@@ -176,7 +176,7 @@ describe('checkpoint upload queue', () => {
         LOGS_DIR: env.logsDir,
         HF_ORG: 'test-org',
       },
-      services: { uploads: { queue: env.service } },
+      services: { uploads: env.uploads },
     });
     const op = slackUser('U0OPERATOR');
     const first = await dispatchText(deps, op, '/ckpt', 'upload exp-r --all --upload-delay 3600');

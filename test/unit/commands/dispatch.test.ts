@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,8 @@ import { ExperimentName } from '../../../src/args.js';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
 import { cliUser, commandDeps, RecordingTransport, slackUser } from '../../helpers/command-deps.js';
 
-// A command that runs `touch <dir>/<experiment>` so a test can see whether anything ran.
+// A command that creates `<dir>/<experiment>` on the "cluster" (an empty file, through the cluster's files)
+// so a test can see whether anything ran.
 const touch = defineCommand({
   name: 'probe',
   summary: 'test command',
@@ -27,7 +29,7 @@ const touch = defineCommand({
       flags: { dir: 'string' },
       args: z.object({ experiment: ExperimentName, dir: z.string() }),
       async run(args, ctx) {
-        await ctx.services.transport.run(['touch', join(args.dir, args.experiment)]);
+        await ctx.services.files.writeText(join(args.dir, args.experiment), '');
         return { text: `touched ${args.experiment}`, data: { ok: true } };
       },
     }),
@@ -75,6 +77,7 @@ describe('dispatch', () => {
     expect(refused.level).toBe('error');
     expect(refused.text).toMatch(/operators only.*U0NOBODY is not in OPERATORS/);
     expect(transport.calls).toEqual([]);
+    expect(existsSync(join(dir, 'exp1'))).toBe(false);
     expect(deps.audit.records).toHaveLength(1);
     expect(deps.audit.records[0]).toMatchObject({
       user: 'U0NOBODY',
@@ -86,6 +89,7 @@ describe('dispatch', () => {
     const cli = await dispatchWords(deps, cliUser('alice'), 'probe', ['touch', 'exp1', '--dir', dir]);
     expect(cli.text).toMatch(/unix user alice is not in CLI_OPERATORS/);
     expect(transport.calls).toEqual([]);
+    expect(existsSync(join(dir, 'exp1'))).toBe(false);
 
     const cliDeps = commandDeps({
       transport,
@@ -94,13 +98,16 @@ describe('dispatch', () => {
     });
     const cliOk = await dispatchWords(cliDeps, cliUser('alice'), 'probe', ['touch', 'exp0', '--dir', dir]);
     expect(cliOk.text).toBe('touched exp0');
+    expect(existsSync(join(dir, 'exp0'))).toBe(true);
     expect(cliDeps.audit.records[0]).toMatchObject({ user: 'unix:alice', source: 'cli', outcome: 'ok' });
     transport.calls.length = 0;
 
     const ok = await dispatchText(deps, slackUser('U0BOSS'), 'probe', `touch exp1 --dir ${dir}`);
     expect(ok.text).toBe('touched exp1');
-    expect(transport.calls).toEqual([['touch', join(dir, 'exp1')]]);
-    expect(deps.audit.records.at(-1)).toMatchObject({ outcome: 'ok', argv: [['touch', join(dir, 'exp1')]] });
+    const wrote = ['sh', 'write-file.sh', join(dir, 'exp1')];
+    expect(transport.calls).toEqual([wrote]);
+    expect(deps.audit.records.at(-1)).toMatchObject({ outcome: 'ok', argv: [wrote] });
+    expect(readFileSync(join(dir, 'exp1'), 'utf8')).toBe('');
   });
 
   it('turns hostile text into a clear error or an inert argument, never a crash or a run', async () => {

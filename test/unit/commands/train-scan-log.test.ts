@@ -6,7 +6,7 @@ import { cliUser, commandDeps, slackUser } from '../../helpers/command-deps.js';
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'neox');
 
 describe('chatops train scan-log <file> --json', () => {
-  it('returns exactly the design.md §5 shape as data', async () => {
+  it('returns exactly the documented JSON shape as data', async () => {
     const reply = await dispatchText(
       commandDeps(),
       cliUser(),

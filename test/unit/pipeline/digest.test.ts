@@ -3,10 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
-import { buildScanScript, parseScanOutput, type ScanEngine } from '../../../src/cluster/pipeline-scan.js';
+import { parseScanOutput } from '../../../src/cluster/pipeline-scan-records.js';
+import {
+  PIPELINE_SCAN,
+  PipelineScanner,
+  type ScanEngine,
+  scanOperands,
+} from '../../../src/cluster/pipeline-scanner.js';
 import type { Transport } from '../../../src/cluster/transport.js';
 import { localDigestSource } from '../../../src/digest/digest-source.js';
-import { LogScanner } from '../../../src/digest/log-sweeper.js';
+import { LogSweeper } from '../../../src/digest/log-sweeper.js';
 import { MemoryScanStore } from '../../../src/digest/scan-store.js';
 import { compareWithPrevious, computeDigest } from '../../../src/pipeline/digest-stats.js';
 import { parsePipelineLog } from '../../../src/pipeline/pipeline-log.js';
@@ -16,6 +22,9 @@ import {
   pipelineLogText,
   writeSettledDir,
 } from '../../fixtures/pipeline/generate-logs.js';
+
+/** The offline digest of a directory on this machine, as the wiring builds it. */
+const localSource = (dir: string) => localDigestSource(dir, new PipelineScanner(new LocalTransport()));
 
 describe('pipeline log parser', () => {
   it('reads experiment, step, repos and a 429 retried to success', () => {
@@ -79,8 +88,8 @@ describe('digest over a generated log directory (scanned with the real one-comma
     await rm(root, { recursive: true, force: true });
   });
 
-  it('counts every outcome exactly, in the §5 shape, and ignores stray files', async () => {
-    const source = await localDigestSource(g.dir);
+  it("counts every outcome exactly, in the digest's JSON shape, and ignores stray files", async () => {
+    const source = await localSource(g.dir);
     const report = await source.report({ since: g.since, until: g.until });
     expect(report.reply.data).toStrictEqual(g.expected);
     expect(Object.keys(report.reply.data as object)).toEqual(['experiments', 'uploadedRepos']);
@@ -92,7 +101,7 @@ describe('digest over a generated log directory (scanned with the real one-comma
   });
 
   it('lists failures with job ids, causes and telling lines, and the change vs the previous period', async () => {
-    const source = await localDigestSource(g.dir);
+    const source = await localSource(g.dir);
     const sweep = await source.sweep();
     const cmp = compareWithPrevious(sweep.records, { since: g.since, until: g.until });
     const byJob = Object.fromEntries(cmp.current.failures.map((f) => [f.jobId, f]));
@@ -107,7 +116,7 @@ describe('digest over a generated log directory (scanned with the real one-comma
   });
 
   it('accepts the log root (with checkpoint_pipeline/ inside) as --logs', async () => {
-    const source = await localDigestSource(root);
+    const source = await localSource(root);
     expect(source.dir).toBe(g.dir);
     const report = await source.report({ since: g.since, until: g.until });
     expect(report.reply.data).toStrictEqual(g.expected);
@@ -138,7 +147,10 @@ describe('digest over a generated log directory (scanned with the real one-comma
         close: () => local.close(),
         ...(stats ? { statPaths: (p: readonly string[]) => local.statPaths(p) } : {}),
       };
-      const scanner = new LogScanner({ transport, store: new MemoryScanStore() });
+      const scanner = new LogSweeper({
+        scanner: new PipelineScanner(transport),
+        store: new MemoryScanStore(),
+      });
       expect((await scanner.sweep(dir)).changed).toBe(2);
       expect((await scanner.sweep(dir)).changed).toBe(0);
       // Nothing new: the second sweep ended at the quick check.
@@ -169,7 +181,7 @@ describe('digest over a generated log directory (scanned with the real one-comma
   );
 
   it('re-reads only new or changed logs on the next sweep', async () => {
-    const source = await localDigestSource(g.dir);
+    const source = await localSource(g.dir);
     const first = await source.sweep();
     expect(first.changed).toBe(16);
     const again = await source.sweep();
@@ -198,7 +210,7 @@ describe('lines far from the end of a log are still found', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('reads the whole log when the last 8 KB cannot answer, and takes a hostile directory name literally', async () => {
+  it('reads the whole log when the last 4 KB cannot answer, and takes a hostile directory name literally', async () => {
     const evalOutput = 'eval: task hellaswag batch 17 acc=0.291 acc_norm=0.318\n'.repeat(2000); // ~110 KB
     const done = (code: number) =>
       `Pipeline completed at Sat Nov 28 08:00:00 UTC 2026 with exit code ${code}\n`;
@@ -223,7 +235,7 @@ describe('lines far from the end of a log are still found', () => {
       await utimes(p, t, t);
     }
     await mkdir(join(dir, 'checkpoint_pipeline'), { recursive: true }).catch(() => {});
-    const source = await localDigestSource(dir);
+    const source = await localSource(dir);
     expect(source.dir).toBe(dir);
     const report = await source.report({
       since: new Date('2026-11-28T00:00:00Z'),
@@ -259,11 +271,9 @@ describe('lines far from the end of a log are still found', () => {
 
 describe('the two cluster-side engines (perl where present, GNU tools otherwise)', () => {
   const sweepWith = async (dir: string, engine: ScanEngine, shards?: number) => {
-    const scanner = new LogScanner({
-      transport: new LocalTransport(),
+    const scanner = new LogSweeper({
+      scanner: new PipelineScanner(new LocalTransport(), { engine, ...(shards ? { shards } : {}) }),
       store: new MemoryScanStore(),
-      engine,
-      ...(shards ? { shards } : {}),
     });
     const r = await scanner.sweep(dir);
     return [...r.records].sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -288,8 +298,9 @@ describe('the two cluster-side engines (perl where present, GNU tools otherwise)
 
   it("keep each log's lines its own across thousands of logs (where xargs starts a new head/tail)", async () => {
     // Long (array-job) names fill xargs' 128 KiB command line after ~1,000 logs, and each first 4 KB ends
-    // mid-line: once, that cut swallowed the next batch's first header and gave its lines to the log before
-    // (harmless to the counts only while that log had an Experiment and a Checkpoint line of its own).
+    // mid-line: unless each batch ends on a newline, that cut swallows the next batch's first header and
+    // gives its lines to the log before (harmless to the counts only while that log has an Experiment and a
+    // Checkpoint line of its own).
     const dir = join(root, 'many');
     await mkdir(dir);
     const n = 2500;
@@ -308,10 +319,10 @@ describe('the two cluster-side engines (perl where present, GNU tools otherwise)
     );
     for (const engine of ['perl', 'gnu'] as const) {
       // Straight from the script: every log gets exactly its own head lines back.
-      const res = await new LocalTransport().run(
-        ['sh', '-c', buildScanScript(), 'pipeline-scan', dir, '1', engine],
-        { input: '', maxOutputBytes: 64 * 1024 * 1024 },
-      );
+      const res = await new LocalTransport().runScript(PIPELINE_SCAN, scanOperands(dir, 1, engine), {
+        input: '',
+        maxOutputBytes: 64 * 1024 * 1024,
+      });
       expect(res.exitCode).toBe(0);
       const out = parseScanOutput(res.stdout);
       expect(out.changed).toHaveLength(n);

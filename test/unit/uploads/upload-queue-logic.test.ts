@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UploadArgs } from '../../../commands/ckpt/upload.js';
 import type { LogRecord } from '../../../src/pipeline/digest-stats.js';
 import { parsePipelineLog } from '../../../src/pipeline/pipeline-log.js';
-import { mergeState, nearNames, parseListing } from '../../../src/uploads/checkpoint-status.js';
+import { mergeState } from '../../../src/uploads/checkpoint-status.js';
 import {
   commitsPerRun,
   parseUploadJobId,
@@ -42,7 +42,7 @@ describe('retryDelayMs', () => {
 
 describe('/ckpt upload arguments', () => {
   const parse = (o: Record<string, unknown>) => UploadArgs.safeParse({ experiment: 'exp', ...o });
-  it('defaults to the tips document retry settings', () => {
+  it('defaults to the usual retry settings of the team (120 s min, 3600 s max)', () => {
     const r = parse({});
     expect(r.success && r.data).toMatchObject({
       maxRetries: 20,
@@ -82,27 +82,6 @@ describe('/ckpt upload arguments', () => {
     const r = parse(o);
     expect(r.success).toBe(false);
     expect(r.error?.issues.map((i) => i.message).join(' ')).toContain(msg);
-  });
-});
-
-describe('checkpoint listing and near names', () => {
-  it('parses du output, ignoring anything that is not global_step<N>', () => {
-    const out = '@@ok@@\n8192\t/b/exp/global_step200\n4096\t/b/exp/global_step100\n12\t/b/exp/global_step*\n';
-    expect(parseListing(out)).toEqual({
-      kind: 'ok',
-      checkpoints: [
-        { step: 100, bytes: 4096 },
-        { step: 200, bytes: 8192 },
-      ],
-    });
-    expect(parseListing('@@noexp@@\na\nb\n')).toEqual({ kind: 'missing-experiment', names: ['a', 'b'] });
-    expect(parseListing('@@nobase@@\n')).toEqual({ kind: 'missing-base' });
-    expect(() => parseListing('', 1, 'boom')).toThrow(/listing checkpoints failed/);
-  });
-  it('suggests close names first', () => {
-    const names = ['pythia-160m-dedup', 'pythia-410m', 'olmo-1b', 'pythia-160m', '.hidden'];
-    expect(nearNames('pythia-160m-dedupe', names)).toEqual(['pythia-160m-dedup', 'pythia-160m']);
-    expect(nearNames('zzzzzzzz', names)).toEqual([]);
   });
 });
 
@@ -168,5 +147,21 @@ describe('mergeState', () => {
       line: 'gave up after 1 retries',
     });
     expect(mergeState(1, 10, [], null).state).toBe('none');
+  });
+  it('a queued checkpoint still shows where earlier runs uploaded it', () => {
+    expect(mergeState(1, 10, [ok], view('waiting'))).toMatchObject({
+      state: 'queued',
+      repos: ['org/sfm-e'],
+      detail: 'the commit budget',
+    });
+  });
+  it("the queue's record of a finished job speaks only where the logs are silent", () => {
+    const done = view('completed', { result: { slurmJobId: '12', repos: ['org/sfm-e'], retries: 0 } });
+    expect(mergeState(1, 10, [], done)).toMatchObject({
+      state: 'uploaded',
+      repos: ['org/sfm-e'],
+      slurmJobId: '12',
+    });
+    expect(mergeState(1, 10, [limited], done)).toMatchObject({ state: 'failed', slurmJobId: '11' });
   });
 });

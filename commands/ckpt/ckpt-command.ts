@@ -6,8 +6,8 @@ import { ckptRetry } from './retry.js';
 import { ckptStatus } from './status.js';
 import { ckptUpload } from './upload.js';
 
-// /ckpt — one line per subcommand; each lives in its own file (commands/ckpt-<name>.ts).
-export const ckpt = defineCommand({
+// /ckpt — one line per subcommand; each lives in its own file (commands/ckpt/<name>.ts).
+export const ckptCommand = defineCommand({
   name: 'ckpt',
   summary: 'Checkpoints: what exists, what reached the Hugging Face Hub, uploads',
   usageHint:

@@ -1,0 +1,38 @@
+import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { boltLogger } from './bolt-logger.js';
+import { ChannelPacer } from './channel-pacer.js';
+import { ResvgChartRenderer } from './chart-png.js';
+import { type ChartRenderer, SlackMessenger } from './slack-messenger.js';
+
+/** The Web API client settings the bot and its messenger share. */
+export function slackClientOptions(config: Pick<Config, 'SLACK_API_URL'>): WebClientOptions {
+  return {
+    slackApiUrl: config.SLACK_API_URL,
+    // Our per-channel pacer handles 429s; the client's global queue would stall every channel instead.
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
+  };
+}
+
+/**
+ * The Slack messenger, built by the composition root before the features and the bot, so background work
+ * is given a messenger at construction. It has its own Web API client with the bot token.
+ */
+export function createSlackMessenger(
+  config: Pick<Config, 'SLACK_API_URL' | 'SLACK_BOT_TOKEN'>,
+  log: Logger,
+  opts: { readonly pacer?: ChannelPacer; readonly chartRenderer?: ChartRenderer } = {},
+): SlackMessenger {
+  const client = new WebClient(config.SLACK_BOT_TOKEN, {
+    ...slackClientOptions(config),
+    logger: boltLogger(log),
+  });
+  return new SlackMessenger(
+    client,
+    opts.pacer ?? new ChannelPacer({ log }),
+    log,
+    opts.chartRenderer ?? new ResvgChartRenderer(),
+  );
+}

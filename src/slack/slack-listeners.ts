@@ -1,0 +1,95 @@
+import type { App, RespondFn } from '@slack/bolt';
+import type { Invoker } from '../../commands/core/dispatch.js';
+import { type DispatchDeps, dispatchAction, dispatchText } from '../../commands/core/dispatch.js';
+import type { Logger } from '../logger.js';
+import type { Reply } from '../reply.js';
+import { renderBlocks } from './render-blocks.js';
+import type { SlackMessenger } from './slack-messenger.js';
+
+/** Slack's `&`, `<`, `>` arrive HTML-escaped in command text; users meant the characters. */
+export function decodeSlackText(text: string): string {
+  return text.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+}
+
+/** One listener per slash command: ack at once, dispatch, answer through response_url (and its chart). */
+export function registerCommands(app: App, deps: DispatchDeps, messenger: SlackMessenger, log: Logger): void {
+  const deliver = async (respond: RespondFn, channel: string | undefined, reply: Reply) => {
+    const msg = renderBlocks(reply);
+    await respond({
+      response_type: reply.ephemeral ? 'ephemeral' : 'in_channel',
+      text: msg.text,
+      blocks: msg.blocks as never,
+    });
+    if (reply.chart && !reply.ephemeral && channel) await messenger.uploadChart({ channel }, reply.chart);
+  };
+
+  for (const command of deps.registry.commands) {
+    app.command(`/${command.name}`, async ({ command: body, ack, respond }) => {
+      // Ack first, before anything that can wait: Slack gives up after 3 s.
+      const acked = ack();
+      const inv: Invoker = {
+        user: { id: body.user_id, ...(body.user_name ? { name: body.user_name } : {}) },
+        ...(body.channel_id ? { channel: body.channel_id } : {}),
+        source: 'slack',
+      };
+      await acked;
+      const reply = await dispatchText(deps, inv, command.name, decodeSlackText(body.text ?? ''));
+      try {
+        await deliver(respond, body.channel_id, reply);
+      } catch (err) {
+        log.error({ err, command: command.name, user: body.user_id }, 'could not deliver the reply to Slack');
+      }
+    });
+  }
+}
+
+/**
+ * One listener per button action. A double click (or Slack retrying) must not run a destructive action
+ * twice: a click seen in the last 15 minutes on the same message, action and value is answered, not run.
+ */
+export function registerActions(app: App, deps: DispatchDeps, log: Logger): void {
+  const seen = new Map<string, number>();
+  for (const actionId of deps.registry.actionIds) {
+    app.action(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      if (body.type !== 'block_actions' || action.type !== 'button') return;
+      const messageTs = body.container?.message_ts ?? body.message?.ts ?? '';
+      const value = action.value ?? '';
+      const key = `${messageTs}|${actionId}|${value}`;
+      const now = Date.now();
+      for (const [k, t] of seen) if (now - t > 15 * 60_000) seen.delete(k);
+      if (seen.has(key)) {
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          text: 'Already handled — one click is enough.',
+        });
+        return;
+      }
+      seen.set(key, now);
+      const inv: Invoker = {
+        user: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) },
+        ...(body.channel?.id ? { channel: body.channel.id } : {}),
+        source: 'slack',
+      };
+      const reply = await dispatchAction(deps, inv, actionId, value);
+      const msg = renderBlocks(reply);
+      try {
+        // A refusal or invalid value leaves the buttons for someone who may click; anything else replaces them.
+        await respond(
+          reply.level === 'error'
+            ? {
+                response_type: 'ephemeral',
+                replace_original: false,
+                text: msg.text,
+                blocks: msg.blocks as never,
+              }
+            : { replace_original: true, text: msg.text, blocks: msg.blocks as never },
+        );
+        if (reply.level === 'error') seen.delete(key);
+      } catch (err) {
+        log.error({ err, actionId }, 'could not deliver the action result to Slack');
+      }
+    });
+  }
+}
