@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { UserError } from '../../src/errors.js';
 import { DIAGNOSIS } from '../../src/neox/failure-kinds.js';
-import { LogFileError, scanLogFile } from '../../src/neox/scan-log-file.js';
+import type { ScanLogResult } from '../../src/neox/scan-log.js';
 import type { Reply } from '../../src/reply.js';
+import { LogFileError } from '../../src/training/scan-log-file.js';
 import { defineSubcommand } from '../core/command.js';
 
 const USAGE = 'chatops train scan-log <file> [--json]';
@@ -28,9 +29,9 @@ export const trainScanLog = defineSubcommand({
   }),
   async run({ file }, ctx): Promise<Reply> {
     if (ctx.source !== 'cli') throw new UserError('scan-log reads a local file: run it from the CLI.', USAGE);
-    let result: Awaited<ReturnType<typeof scanLogFile>>;
+    let result: ScanLogResult;
     try {
-      result = await scanLogFile(file);
+      result = await ctx.services.train.scanLogFile(file);
     } catch (e) {
       if (e instanceof LogFileError)
         throw new UserError(`${e.message}: give the path of a training log file.`, USAGE);

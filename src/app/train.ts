@@ -1,4 +1,5 @@
 import { TrainingMonitor } from '../../jobs/monitor-training.js';
+import { scanLogFile } from '../training/scan-log-file.js';
 import type { TrainServices } from '../training/train-services.js';
 import type { Feature, FeatureDeps } from './feature.js';
 
@@ -17,7 +18,7 @@ export function createTrainFeature(deps: FeatureDeps): Feature<TrainServices> {
     pollMs: TRAIN_POLL_MS,
   });
   return {
-    services: { monitor },
+    services: { monitor, scanLogFile },
     start: async () => monitor.start(),
     close: () => monitor.close(),
   };

@@ -12,6 +12,7 @@ import { SlurmClient } from '../../src/cluster/slurm.js';
 import type { RunOptions, Transport } from '../../src/cluster/transport.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
+import { scanLogFile } from '../../src/training/scan-log-file.js';
 import { CollectingMessenger } from './collecting-messenger.js';
 
 /** Keeps audit records in memory so a test can assert on them. */
@@ -91,7 +92,7 @@ export function commandDeps(
       checkpoints: new CheckpointFiles(transport),
       files: new ClusterFiles(transport),
       messenger: new CollectingMessenger(),
-      train: notBuilt<Services['train']>('train'),
+      train: { monitor: notBuilt<Services['train']['monitor']>('train.monitor'), scanLogFile },
       uploads: notBuilt<Services['uploads']>('uploads'),
       digest: notBuilt<Services['digest']>('digest'),
       ...opts.services,

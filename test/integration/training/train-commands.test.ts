@@ -7,6 +7,7 @@ import { TrainingMonitor } from '../../../jobs/monitor-training.js';
 import { SlurmClient } from '../../../src/cluster/slurm.js';
 import { silentLogger } from '../../../src/logger.js';
 import { QueueFactory } from '../../../src/queue/queue-factory.js';
+import { scanLogFile } from '../../../src/training/scan-log-file.js';
 import { jobNameFor } from '../../../src/training/submit-training.js';
 import {
   CollectingMessenger,
@@ -47,7 +48,7 @@ beforeAll(async () => {
       TRAIN_SBATCH: cluster.script,
       LOGS_DIR: cluster.logsDir,
     },
-    services: { train: { monitor } },
+    services: { train: { monitor, scanLogFile } },
   });
 });
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { LogScanner } from './log-scanner.js';
-import { type ScanLogResult, scanResultOf } from './scan-log.js';
+import { LogScanner } from '../neox/log-scanner.js';
+import { type ScanLogResult, scanResultOf } from '../neox/scan-log.js';
 
 export class LogFileError extends Error {
   override readonly name = 'LogFileError';
