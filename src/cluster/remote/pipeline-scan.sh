@@ -83,7 +83,7 @@ printf 'M\t%s\t%s\n' "$(find . -maxdepth 0 -printf '%T@')" "$(date +%s)"
 exec 3<&0
 
 # The private work directory: parents made as usual, the directory itself with mode 700, and used only if it
-# is a real directory (not a symlink) of ours that nobody else can enter.
+# is a real directory (not a symlink) of ours that nobody else can enter or replace.
 case ${XDG_RUNTIME_DIR:-} in
   /*) base=$XDG_RUNTIME_DIR ;;
   *) base=${HOME:-/tmp}/.cache ;;
@@ -95,8 +95,21 @@ if [ ! -d "$d" ]; then
   # A concurrent sweep may make it first.
   mkdir -m 700 -- "$d" 2> /dev/null || [ -d "$d" ] || exit 4
 fi
-if [ "$(find "$d" -maxdepth 0 -type d -user "$(id -u)" ! -perm /077 -printf ok)" != ok ]; then
-  echo "pipeline-scan.sh: $d must be a directory of $(id -un) with mode 700" >&2
+# One find for both: the parent must belong to us or root and not let others rename entries in it (not
+# world-writable, or sticky like /tmp), or the checked directory could be swapped after the check. A
+# group-writable parent is accepted: sites with umask 002 have one. "$base/." follows a symlinked parent.
+me=$(id -u)
+private=no
+{
+  read -r pu pm pt && read -r du dm dt &&
+    [ "$pt" = d ] && { [ "$pu" = "$me" ] || [ "$pu" = 0 ]; } &&
+    { [ $((0$pm & 02)) -eq 0 ] || [ $((0$pm & 01000)) -ne 0 ]; } &&
+    [ "$dt" = d ] && [ "$du" = "$me" ] && [ $((0$dm & 077)) -eq 0 ] && private=yes
+} <<STAT
+$(find "$base/." "$d" -maxdepth 0 -printf '%U %m %y\n')
+STAT
+if [ "$private" != yes ]; then
+  echo "pipeline-scan.sh: $d must be a directory of user $me with mode 700, in a directory others cannot write" >&2
   exit 4
 fi
 t=$d/scan.$$

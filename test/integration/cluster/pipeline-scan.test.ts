@@ -1,4 +1,15 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
@@ -258,6 +269,27 @@ describe('pipeline-scan.sh', () => {
       });
       expect(link.r.exitCode).toBe(4);
       expect(await readdir(target)).toEqual([]);
+    });
+
+    it('is refused when its parent lets others swap it: world-writable without the sticky bit, or not ours', async () => {
+      const world = await under(async (base) => {
+        await chmod(base, 0o777);
+      });
+      expect(world.r.exitCode).toBe(4);
+      expect(world.r.stderr).toMatch(/in a directory others cannot write/);
+
+      // /tmp's way (world-writable and sticky) is fine, and so is a group-writable parent (umask 002).
+      for (const mode of [0o1777, 0o775]) {
+        const ok = await under(async (base) => {
+          await chmod(base, mode);
+        });
+        expect(ok.r.exitCode).toBe(0);
+      }
+
+      const theirs = await under(async (base) => {
+        await chown(base, 65534, 65534); // nobody
+      });
+      expect(theirs.r.exitCode).toBe(4);
     });
   });
 });
