@@ -3,12 +3,16 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { cliMain } = await import('../src/app/cli.ts');
-const code = await cliMain({
-  argv: process.argv.slice(2),
-  env: process.env,
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
-});
-process.exitCode = code;
+try {
+  const { cliMain } = await import('../src/main.ts');
+  process.exitCode = await cliMain({
+    argv: process.argv.slice(2),
+    env: process.env,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+} catch (err) {
+  process.stderr.write(`chatops: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+}

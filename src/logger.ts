@@ -12,6 +12,8 @@ export interface Logger {
   info(obj: object | string, msg?: string): void;
   warn(obj: object | string, msg?: string): void;
   error(obj: object | string, msg?: string): void;
+  /** The process cannot go on (it is about to exit): alerting keys on this level. */
+  fatal(obj: object | string, msg?: string): void;
   child(bindings: Record<string, unknown>): Logger;
 }
 

@@ -8,8 +8,8 @@ import { createLogger } from './logger.js';
 import { createSlackMessenger } from './slack/create-slack-messenger.js';
 import { createSlackBot } from './slack/slack-bot.js';
 
-// The composition root: the only place that reads the environment and decides what talks to what. The Slack
-// bot starts here (`npm start`); the CLI's entry (`chatops`, bin/chatops.js) is cliMain, wired in src/app.
+// The composition root: it reads the process's environment once and decides what talks to what. The Slack bot
+// starts here (`npm start`); the CLI (`chatops`, bin/chatops.js) enters through cliMain, wired in src/app.
 
 export { cliMain } from './app/cli.js';
 
@@ -77,7 +77,7 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
   try {
     await bot.start();
   } catch (err) {
-    log.error({ err }, 'the Slack bot could not start');
+    log.fatal({ err }, 'the Slack bot could not start');
     await runtime.close();
     return 1;
   }

@@ -94,8 +94,7 @@ export async function buildRuntime(
   const train = createTrainFeature(deps('train'));
   const uploads = createUploadFeature(deps('uploads'));
   const digest = createDigestFeature(deps('digest'), train.services);
-  const features = [train, uploads, digest];
-  for (const f of features) closers.push(() => f.close());
+  for (const f of [train, uploads, digest]) closers.push(() => f.close());
 
   const services: Services = {
     slurm,
@@ -112,7 +111,8 @@ export async function buildRuntime(
     audit,
     services,
     async start() {
-      for (const f of features) await f.start();
+      // The watches and the digest first: the upload worker's start waits on Redis.
+      for (const f of [train, digest, uploads]) await f.start();
     },
     async close() {
       for (const c of closers.reverse()) {

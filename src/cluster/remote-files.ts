@@ -62,7 +62,8 @@ export async function writeText(transport: Transport, path: string, text: string
 
 /**
  * Name → last modification (ms since the epoch) of the entries directly in `dir` whose name matches the
- * find glob `pattern`, in one command (remote/file-mtimes.sh). A missing directory has none.
+ * find glob `pattern`, in one command (remote/file-mtimes.sh). A missing directory has none. When find met
+ * problems (an unreadable entry) what it did list is answered; it is an error only when it listed nothing.
  */
 export async function modifiedTimes(
   transport: Transport,
@@ -73,15 +74,15 @@ export async function modifiedTimes(
   const r = await transport.runScript(FILE_MTIMES, [dir, pattern], { timeoutMs: opts.timeoutMs ?? 60_000 });
   const out = new Map<string, number>();
   if (r.exitCode === 3) return out;
-  if (r.exitCode !== 0) {
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(.+) (\d+(?:\.\d+)?)$/.exec(line);
+    if (m?.[1] !== undefined) out.set(m[1], Number(m[2]) * 1000);
+  }
+  if (r.exitCode !== 0 && out.size === 0) {
     throw new ClusterError(`listing ${dir} failed: ${trimStderr(r.stderr)}`, {
       exitCode: r.exitCode,
       stderr: r.stderr,
     });
-  }
-  for (const line of r.stdout.split('\n')) {
-    const m = /^(.+) (\d+(?:\.\d+)?)$/.exec(line);
-    if (m?.[1] !== undefined) out.set(m[1], Number(m[2]) * 1000);
   }
   return out;
 }

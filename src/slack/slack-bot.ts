@@ -30,7 +30,9 @@ export interface SlackBot {
 }
 
 export function createSlackBot(opts: SlackBotOptions): SlackBot {
-  const { config, log, deps, messenger } = opts;
+  const { config, log, messenger } = opts;
+  // One messenger for the replies' charts and for whatever the services post.
+  const deps: DispatchDeps = { ...opts.deps, services: { ...opts.deps.services, messenger } };
   const { app, receiver } = createBoltApp(config, boltLogger(log));
   let server: Server | undefined;
   registerCommands(app, deps, messenger, log);

@@ -1,7 +1,7 @@
 import type { Logger } from '../../src/logger.js';
 
 export interface LoggedLine {
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly level: 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   readonly obj: object | string;
   readonly msg: string | undefined;
 }
@@ -20,6 +20,7 @@ export function recordingLogger(lines: LoggedLine[] = []): Logger & { readonly l
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
+    fatal: at('fatal'),
     child: () => log,
   };
   return log;
