@@ -18,7 +18,6 @@ export function auditingTransport(inner: Transport): Transport {
       currentInvocation()?.argv(scriptAuditArgv(script, operands));
       return inner.runScript(script, operands, opts);
     },
-    ...(inner.statPaths ? { statPaths: inner.statPaths.bind(inner) } : {}),
     close: () => inner.close(),
   };
 }

@@ -10,7 +10,7 @@ import type { Transport } from './transport.js';
  * remote program of src/cluster/remote/ (one round trip), its operands data, never code.
  */
 export class ClusterFiles implements ConfigProbe {
-  /** Reads of logs asked for at about the same time share one remote command. */
+  /** Log reads asked for within the batcher's window (20 ms) share one remote command. */
   readonly #reader: LogReadBatcher;
 
   constructor(private readonly transport: Transport) {
@@ -42,7 +42,7 @@ export class ClusterFiles implements ConfigProbe {
     return tailLog(this.transport, file, lines, maxBytes);
   }
 
-  /** What a log gained since a byte offset (one log, one command). */
+  /** What a log gained since a byte offset; reads asked for together go out as one command. */
   readLogChunk(req: LogReadRequest): Promise<LogRead> {
     return this.#reader.read(req);
   }

@@ -1,6 +1,6 @@
 import { ClusterError } from '../errors.js';
 import { ChannelGate } from './channel-gate.js';
-import type { RemoteScript } from './remote-script.js';
+import { type RemoteScript, scriptAuditArgv } from './remote-script.js';
 import type { RunOptions, RunResult, Transport } from './transport.js';
 
 /**
@@ -30,10 +30,8 @@ export function limitedTransport(inner: Transport, max: number): Transport & { r
       return gated(argv, () => inner.run(argv, opts));
     },
     runScript(script: RemoteScript, operands: readonly string[], opts?: RunOptions): Promise<RunResult> {
-      return gated([script.name, ...operands], () => inner.runScript(script, operands, opts));
+      return gated(scriptAuditArgv(script, operands), () => inner.runScript(script, operands, opts));
     },
-    // A stat answers from the agent the SSH transport keeps (or from fs): it starts no process to bound.
-    ...(inner.statPaths ? { statPaths: inner.statPaths.bind(inner) } : {}),
     async close() {
       closed = true;
       gate.refuseWaiting(new ClusterError('the bot is shutting down; nothing was run'));

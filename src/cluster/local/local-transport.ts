@@ -66,7 +66,7 @@ export class LocalTransport implements Transport {
       scriptArgv(script, operands),
       opts,
       script.env ?? {},
-      script.name,
+      script.interpreter,
       scriptAuditArgv(script, operands),
     );
   }

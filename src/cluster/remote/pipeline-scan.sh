@@ -24,7 +24,8 @@
 #                                            (two at most), then WHOLE lines of the X logs
 #             When no log is new or changed, the output ends after the D records (no @@T, no @@C).
 # Exit codes: 0 done; 2 bad operands (or ENGINE perl without $SCAN_WORKER_PL); 3 cannot enter DIR;
-#             4 no private work directory; 5 listing DIR failed; 6 ENGINE perl but the host has no perl;
+#             4 no private work directory (mktemp -d in $TMPDIR, else /tmp, failed); 5 listing DIR failed;
+#             6 ENGINE perl but the host has no perl;
 #             7 a worker failed (its reader or its whole-log grep); 8 a worker ended without a word
 #             (killed): in both cases nothing is printed after the F/D records.
 #
@@ -37,8 +38,8 @@
 # long conversion, when SKIP_NEOX_UPLOAD is off) is not seen.
 #
 # Only the changed logs are read, dealt round-robin to SHARDS workers that run at once, each reading its
-# logs' windows and then grepping its own whole logs. A sweep that finds nothing changed writes no file.
-# Work files live in a private directory (mode 700, owned by the user), so their predictable names are safe.
+# logs' windows and then grepping its own whole logs. A sweep that finds nothing changed writes no file
+# (its work directory stays empty and goes at exit).
 
 export LC_ALL=C
 
@@ -82,41 +83,14 @@ printf 'M\t%s\t%s\n' "$(find . -maxdepth 0 -printf '%T@')" "$(date +%s)"
 # fd 3 keeps the known list (our stdin) for awk, whose own stdin is the listing.
 exec 3<&0
 
-# The private work directory: parents made as usual, the directory itself with mode 700, and used only if it
-# is a real directory (not a symlink) of ours that nobody else can enter or replace.
-case ${XDG_RUNTIME_DIR:-} in
-  /*) base=$XDG_RUNTIME_DIR ;;
-  *) base=${HOME:-/tmp}/.cache ;;
-esac
-case $base in /*) ;; *) base=/tmp/.cache ;; esac
-d=$base/slurm-chatops
-if [ ! -d "$d" ]; then
-  mkdir -p -- "$base" || exit 4
-  # A concurrent sweep may make it first.
-  mkdir -m 700 -- "$d" 2> /dev/null || [ -d "$d" ] || exit 4
-fi
-# One find for both: the parent must belong to us or root and not let others rename entries in it (not
-# world-writable, or sticky like /tmp), or the checked directory could be swapped after the check. A
-# group-writable parent is accepted: sites with umask 002 have one. "$base/." follows a symlinked parent.
-me=$(id -u)
-private=no
-{
-  read -r pu pm pt && read -r du dm dt &&
-    [ "$pt" = d ] && { [ "$pu" = "$me" ] || [ "$pu" = 0 ]; } &&
-    { [ $((0$pm & 02)) -eq 0 ] || [ $((0$pm & 01000)) -ne 0 ]; } &&
-    [ "$dt" = d ] && [ "$du" = "$me" ] && [ $((0$dm & 077)) -eq 0 ] && private=yes
-} <<STAT
-$(find "$base/." "$d" -maxdepth 0 -printf '%U %m %y\n')
-STAT
-if [ "$private" != yes ]; then
-  echo "pipeline-scan.sh: $d must be a directory of user $me with mode 700, in a directory others cannot write" >&2
-  exit 4
-fi
-t=$d/scan.$$
+# Work files go in a fresh directory that only we can enter, with a name nobody can guess (mktemp -d), removed
+# on exit: no other user of the login node can read them, plant one, or swap the directory.
+work=$(mktemp -d "${TMPDIR:-/tmp}/slurm-chatops-scan.XXXXXXXX") || exit 4
+trap 'rm -rf -- "$work"' EXIT
+t=$work/scan
 
 # New and changed logs as F records, dealt round-robin into one list per worker ("NAME SIZE" lines), and D
-# records for the known logs that are gone. Every list is written when there is work, so none is left from
-# a killed earlier sweep with the same pid. FILENAME, not NR==FNR: the known list is empty on a first
+# records for the known logs that are gone. FILENAME, not NR==FNR: the known list is empty on a first
 # sweep. Exit 10: there is work.
 find . -maxdepth 1 -type f -name 'checkpoint_pipeline_*.out' -printf '%f %s %T@\n' |
   SCAN_LISTS=$t.c. SCAN_SHARDS=$P awk '
@@ -139,7 +113,6 @@ find . -maxdepth 1 -type f -name 'checkpoint_pipeline_*.out' -printf '%f %s %T@\
 r=$?
 [ "$r" -eq 0 ] && exit 0
 [ "$r" -eq 10 ] || exit 5
-trap 'rm -f -- "$t".*' EXIT
 # The same lists for grep -F, one pattern a line.
 HEAD_LINES=$(printf '%s\n' "$SCAN_HEAD" | tr '|' '\n')
 TAIL_LINES=$(printf '%s\n' "$SCAN_TAIL" | tr '|' '\n')

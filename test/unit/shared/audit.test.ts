@@ -56,19 +56,14 @@ describe('audit log', () => {
     expect(b.argvs).toEqual([['echo', 'b']]);
   });
 
-  it('records a remote program as its name and operands, and keeps the stat shortcut of the transport', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'audit-stack-'));
-    // The stack the wiring builds: audited over limited over the real transport.
+  it('records a remote program as its name and operands through the stack the wiring builds', async () => {
+    // Audited over limited over the real transport.
     const t = auditingTransport(limitedTransport(new LocalTransport(), 2));
     const script = { name: 'probe.sh', interpreter: 'sh', body: 'echo "$1"\n' } as const;
     const a = new InvocationRecorder();
     const r = await withInvocation(a, () => t.runScript(script, ['x y']));
     expect(r.stdout).toBe('x y\n');
     expect(a.argvs).toEqual([['sh', 'probe.sh', 'x y']]);
-    // Without statPaths the digest's quick check would start a `find` on every sweep.
-    const stats = await t.statPaths?.([dir, join(dir, 'absent')]);
-    expect(stats?.[0]?.size).toBeGreaterThan(0);
-    expect(stats?.[1]).toBeNull();
   });
 
   it('redacts tokens in free text', () => {
