@@ -6,6 +6,8 @@
 //   work and commands jobs/ (BullMQ processors, sweeps), commands/ (pure: parse, call services, Reply)
 //   surfaces          src/slack, src/cli              (render a Reply, deliver messages)
 //   wiring            src/app (imported only by src/main.ts, the composition root)
+//   beside them       src/sandbox (a private cluster, Redis, sshd and Hub on loopback for the demo and the
+//                     tests: it imports only the shared contracts; only the wiring starts it)
 const SHARED = '^src/(args|config|errors|reply|messenger|logger|audit|cron|edit-distance)[.]ts$';
 const PURE = '^src/(neox|pipeline)/';
 const FEATURES = '^src/(training|uploads|digest)/';
@@ -86,6 +88,21 @@ module.exports = {
       comment: 'src/app wires the features; only the composition root (src/main.ts) imports it.',
       from: { path: PRODUCT, pathNot: '^src/(main[.]ts$|app/)' },
       to: { path: '^src/app/' },
+    },
+    {
+      name: 'sandbox-stands-apart',
+      comment:
+        'src/sandbox builds a stand-in world from processes and files; it knows nothing of the bot beyond the shared contracts.',
+      severity: 'error',
+      from: { path: '^src/sandbox/' },
+      to: { path: '^(src|commands|jobs)/', pathNot: [SHARED, '^src/sandbox/'] },
+    },
+    {
+      name: 'only-wiring-starts-the-sandbox',
+      comment: 'The product runs on a real cluster; only the demo wiring (src/app) starts the sandbox.',
+      severity: 'error',
+      from: { path: PRODUCT, pathNot: '^src/(sandbox/|app/|main[.]ts$)' },
+      to: { path: '^src/sandbox/' },
     },
     {
       name: 'transport-stays-in-cluster',

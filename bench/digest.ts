@@ -10,8 +10,8 @@ import { LogSweeper } from '../src/digest/log-sweeper.js';
 import { RedisScanStore } from '../src/digest/scan-store.js';
 import { computeDigest } from '../src/pipeline/digest-stats.js';
 import { QueueFactory } from '../src/queue/queue-factory.js';
+import { startTestbed } from '../src/sandbox/testbed.js';
 import { pipelineLogText, type RunKind } from '../test/fixtures/pipeline/generate-logs.js';
-import { startTestbed } from '../test/testbed/testbed.js';
 
 // npm run bench -- digest
 // 10,000 pipeline logs of 1 KB–1 MB (log-uniform sizes; progress output in the middle, the telling lines at

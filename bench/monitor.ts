@@ -10,7 +10,7 @@ import { silentLogger } from '../src/logger.js';
 import type { MessageTarget, Messenger } from '../src/messenger.js';
 import { QueueFactory } from '../src/queue/queue-factory.js';
 import type { Reply } from '../src/reply.js';
-import { startTestbed } from '../test/testbed/testbed.js';
+import { startTestbed } from '../src/sandbox/testbed.js';
 
 // npm run bench -- monitor: 100 training jobs (real Slurm jobs on the testbed) watched at once by one bot
 // over SSH while their logs grow. Measures squeue calls per poll, bytes read from the logs over bytes

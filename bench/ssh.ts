@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SshTransport } from '../src/cluster/ssh/ssh-transport.js';
-import { startTestbed } from '../test/testbed/testbed.js';
+import { startTestbed } from '../src/sandbox/testbed.js';
 
 // npm run bench -- ssh
 // A trivial remote command (`true`) against the testbed's real sshd, timed per call, three ways:

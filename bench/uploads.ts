@@ -2,8 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipelineLogPath } from '../jobs/pipeline-run-names.js';
 import { parsePipelineLog } from '../src/pipeline/pipeline-log.js';
+import { startTestbed } from '../src/sandbox/testbed.js';
 import { createUploadEnv, FAKE_PIPELINE_SBATCH, type UploadEnv } from '../test/helpers/fake-hub-env.js';
-import { startTestbed } from '../test/testbed/testbed.js';
 
 // npm run bench -- uploads
 // 60 checkpoints over 6 experiments against a Hub that accepts LIMIT commits per WINDOW (time-compressed:

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { cliMain } from '../src/app/cli.js';
 import { LocalTransport } from '../src/cluster/local/local-transport.js';
-import { startTestbed } from '../test/testbed/testbed.js';
+import { startTestbed } from '../src/sandbox/testbed.js';
 
 // npm run demo: the product on its built-in local default, on a fresh machine. It starts a private Slurm
 // cluster and Redis on loopback (the test suite's testbed), lays out a small experiment tree the way the

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startUploadWorker, type UploadWorkerHandle } from '../../src/app/upload-worker.js';
 import { LocalTransport } from '../../src/cluster/local/local-transport.js';
 import { PipelineRuns } from '../../src/cluster/pipeline-runs.js';
 import { SlurmClient } from '../../src/cluster/slurm.js';
 import { type Logger, silentLogger } from '../../src/logger.js';
 import { QueueFactory } from '../../src/queue/queue-factory.js';
+import { type LocalHub, type LocalHubOptions, startLocalHub } from '../../src/sandbox/local-hub.js';
+import { SANDBOX_PROGRAMS } from '../../src/sandbox/programs.js';
+import type { TestbedInfo } from '../../src/sandbox/testbed.js';
 import { BatchThreads } from '../../src/uploads/batch-progress.js';
 import { createUploadGate } from '../../src/uploads/create-upload-gate.js';
 import { UPLOAD_QUEUE, type UploadJobData, type UploadResult } from '../../src/uploads/upload-job.js';
@@ -15,21 +17,18 @@ import type { UploadEvent, UploadProgress } from '../../src/uploads/upload-progr
 import { UploadQueueService } from '../../src/uploads/upload-queue-service.js';
 import type { UploadServices } from '../../src/uploads/upload-services.js';
 import type { UploadQueueSettings } from '../../src/uploads/upload-settings.js';
-import type { TestbedInfo } from '../testbed/testbed.js';
 import { CollectingMessenger } from './collecting-messenger.js';
-import { type FakeHub, type FakeHubOptions, startFakeHub } from './fake-hub.js';
 
 // Everything an upload test needs, on the testbed: a checkpoint tree and log dir under the testbed's dir,
 // the fake Hub, a queue namespace of its own, the real Slurm cluster through the local transport.
 
-const FIXTURES = resolve(fileURLToPath(new URL('../fixtures/', import.meta.url)));
-export const FAKE_PIPELINE_SBATCH = join(FIXTURES, 'fake-pipeline.sbatch');
-export const FAKE_PIPELINE_HELPER = join(FIXTURES, 'fake-pipeline.py');
+export const FAKE_PIPELINE_SBATCH = SANDBOX_PROGRAMS.pipelineSbatch;
+export const FAKE_PIPELINE_HELPER = SANDBOX_PROGRAMS.pipeline;
 
 export const quietLogger: Logger = silentLogger();
 
 export interface UploadEnvOptions {
-  readonly hub: FakeHubOptions;
+  readonly hub: LocalHubOptions;
   readonly settings?: Partial<UploadQueueSettings>;
   /** Simulated conversion time of one pipeline run. */
   readonly workMs?: number;
@@ -41,7 +40,7 @@ export interface UploadEnv {
   readonly dir: string;
   readonly checkpointsBaseDir: string;
   readonly logsDir: string;
-  readonly hub: FakeHub;
+  readonly hub: LocalHub;
   readonly factory: QueueFactory;
   readonly transport: LocalTransport;
   readonly slurm: SlurmClient;
@@ -78,7 +77,7 @@ export async function createUploadEnv(tb: TestbedInfo, opts: UploadEnvOptions): 
   const logsDir = join(dir, 'logs');
   await mkdir(checkpointsBaseDir, { recursive: true });
   await mkdir(join(logsDir, 'checkpoint_pipeline'), { recursive: true });
-  const hub = await startFakeHub(opts.hub);
+  const hub = await startLocalHub(opts.hub);
   const factory = new QueueFactory({ redisUrl: tb.redis.url, prefix: `t${randomUUID().slice(0, 8)}` });
   const transport = new LocalTransport({ env: tb.slurm.env });
   const slurm = new SlurmClient(transport, { cacheTtlMs: 100 });

@@ -1,6 +1,6 @@
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startTestbed, type TestbedInfo } from './testbed.js';
+import { startTestbed, type TestbedInfo } from '../../src/sandbox/testbed.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -10,7 +10,7 @@ import { sha256Fingerprint } from '../../../src/cluster/ssh/known-hosts.js';
 import { SshTransport, type SshTransportOptions } from '../../../src/cluster/ssh/ssh-transport.js';
 import { loadConfig } from '../../../src/config.js';
 import { ClusterError } from '../../../src/errors.js';
-import { startTestbed } from '../../testbed/testbed.js';
+import { startTestbed } from '../../../src/sandbox/testbed.js';
 import { describeTransportContract, pgrep, uniqueSleep, waitForNoProcess } from './transport-contract.js';
 
 const tb = inject('testbed');

@@ -25,6 +25,7 @@ import { silentLogger } from '../../../src/logger.js';
 import type { MessageTarget, Messenger } from '../../../src/messenger.js';
 import { QueueFactory } from '../../../src/queue/queue-factory.js';
 import type { Reply } from '../../../src/reply.js';
+import { startSshd } from '../../../src/sandbox/sshd.js';
 import {
   type GeneratedDir,
   generatePipelineDir,
@@ -33,7 +34,6 @@ import {
 } from '../../fixtures/pipeline/generate-logs.js';
 import { cliUser, commandDeps, slackUser } from '../../helpers/command-deps.js';
 import { recordingLogger } from '../../helpers/recording-logger.js';
-import { startSshd } from '../../testbed/sshd.js';
 
 const tb = inject('testbed');
 const quiet = silentLogger();

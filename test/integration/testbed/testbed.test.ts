@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it } from 'vitest';
-import { requireBinaries } from '../../testbed/require-binaries.js';
-import { startTestbed } from '../../testbed/testbed.js';
+import { requireBinaries } from '../../../src/sandbox/require-binaries.js';
+import { startTestbed } from '../../../src/sandbox/testbed.js';
 
 const exec = promisify(execFile);
 const tb = inject('testbed');

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 //   Retry-After: <seconds>
 // Rejected commits do not use up the window.
 
-export interface FakeHubOptions {
+export interface LocalHubOptions {
   /** Accepted commits per window. */
   readonly limit: number;
   readonly windowMs: number;
@@ -27,7 +27,7 @@ export interface HubCall {
   readonly status: number;
 }
 
-export interface FakeHub {
+export interface LocalHub {
   readonly url: string;
   readonly calls: readonly HubCall[];
   /** Accepted commits and 429 answers so far. */
@@ -37,7 +37,7 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
-export async function startFakeHub(opts: FakeHubOptions): Promise<FakeHub> {
+export async function startLocalHub(opts: LocalHubOptions): Promise<LocalHub> {
   const startedAt = Date.now();
   const calls: HubCall[] = [];
   const repos = new Set<string>();
