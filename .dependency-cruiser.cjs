@@ -4,6 +4,7 @@
 //   plumbing          src/cluster (the only room that runs anything on the cluster), src/queue (BullMQ)
 //   features          src/training, src/uploads, src/digest   (services over the plumbing)
 //   work and commands jobs/ (BullMQ processors, sweeps), commands/ (pure: parse, call services, Reply)
+//   rendering         src/charts                      (Reply.chart → PNG for every surface: shared contracts only)
 //   surfaces          src/slack, src/cli              (render a Reply, deliver messages)
 //   wiring            src/app (imported only by src/main.ts, the composition root)
 //   beside them       src/sandbox (a private cluster, Redis, sshd and Hub on loopback for the demo and the
@@ -81,6 +82,20 @@ module.exports = {
       comment: 'src/slack and src/cli render Replies and deliver messages; they are given the rest.',
       from: { path: SURFACES },
       to: { path: `^jobs/|^src/app/|^src/main[.]ts$|${FEATURES}|^src/(cluster|queue)/` },
+    },
+    {
+      name: 'charts-only-render',
+      severity: 'error',
+      comment: 'src/charts turns a Reply.chart into an image; it knows only the shared contracts.',
+      from: { path: '^src/charts/' },
+      to: { path: '^(src|commands|jobs)/', pathNot: [SHARED, '^src/charts/'] },
+    },
+    {
+      name: 'only-surfaces-draw-charts',
+      severity: 'error',
+      comment: 'Charts are drawn where a Reply is shown: the surfaces (and the wiring that builds them).',
+      from: { path: PRODUCT, pathNot: '^src/(slack|cli|app|charts)/' },
+      to: { path: '^src/charts/' },
     },
     {
       name: 'only-main-imports-app',

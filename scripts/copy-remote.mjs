@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// `npm run build`, after tsc: the programs the bot runs on the cluster are files read at run time
-// (src/cluster/remote-script.ts loads them beside the compiled module), so they go into dist/ as they are.
+// `npm run build`, after tsc: programs the bot runs are files read at run time beside the compiled module —
+// the cluster's remote programs (src/cluster/remote-script.ts) and the sandbox's stand-ins
+// (src/sandbox/programs.ts) — so they go into dist/ as they are.
 import { cpSync } from 'node:fs';
 
-const from = new URL('../src/cluster/remote/', import.meta.url);
-const to = new URL('../dist/src/cluster/remote/', import.meta.url);
-cpSync(from, to, { recursive: true });
+for (const dir of ['src/cluster/remote/', 'src/sandbox/programs/']) {
+  cpSync(new URL(`../${dir}`, import.meta.url), new URL(`../dist/${dir}`, import.meta.url), {
+    recursive: true,
+  });
+}

@@ -44,6 +44,12 @@ const timezone = z.string().refine((tz) => {
     return false;
   }
 }, 'must be an IANA time zone such as UTC or Europe/London');
+/** Whole or fractional seconds within [min, max]. */
+const seconds = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(min, `must be at least ${min} s`)
+    .max(max, `must be at most ${max} s`);
 const cronExpr = z
   .string()
   .refine((s) => /^(\S+\s+){4,5}\S+$/.test(s.trim()), 'must be a cron expression such as "0 9 * * *"');
@@ -98,6 +104,21 @@ export const Config = z.object({
   HF_ORG: opt(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a Hub organisation name')),
   AUDIT_LOG: withDefault(absPath, '/var/log/slurm-chatops/audit.jsonl'),
   LOG_LEVEL: withDefault(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),
+  /** Seconds between a training watch's polls of squeue and the logs. */
+  WATCH_POLL_S: withDefault(seconds(1, 600), 15),
+  /** Pipeline runs at once across every bot process. */
+  UPLOAD_CONCURRENCY: withDefault(z.coerce.number().int('must be a whole number').min(1).max(64), 4),
+  /** Commits the Hub accepts per window (its repository-commit limit), and that window. */
+  UPLOAD_COMMIT_LIMIT: withDefault(z.coerce.number().int('must be a whole number').min(1).max(10_000), 100),
+  UPLOAD_COMMIT_WINDOW_S: withDefault(seconds(1, 86_400), 300),
+  /** Added to the window: absorbs the delay between admitting a run and its commit. */
+  UPLOAD_COMMIT_MARGIN_S: withDefault(seconds(0, 3_600), 15),
+  /** Seconds between squeue polls of running pipeline jobs. */
+  UPLOAD_POLL_S: withDefault(seconds(1, 600), 30),
+  /** A per-experiment lock lives this long unrenewed, is renewed this often, and waiters re-check this often. */
+  UPLOAD_LOCK_TTL_S: withDefault(seconds(5, 86_400), 600),
+  UPLOAD_LOCK_RENEW_S: withDefault(seconds(1, 3_600), 60),
+  UPLOAD_LOCK_RECHECK_S: withDefault(seconds(1, 86_400), 300),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -139,6 +160,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         'SSH_KNOWN_HOSTS or SSH_HOST_FINGERPRINT is required when CLUSTER_TRANSPORT=ssh: the host key must be pinned',
       );
     }
+  }
+  if (r.success && r.data.UPLOAD_LOCK_RENEW_S >= r.data.UPLOAD_LOCK_TTL_S) {
+    problems.push(
+      `UPLOAD_LOCK_RENEW_S must be below UPLOAD_LOCK_TTL_S (got ${r.data.UPLOAD_LOCK_RENEW_S} and ${r.data.UPLOAD_LOCK_TTL_S}), or the lock lapses while held`,
+    );
   }
   if (problems.length > 0 || !r.success) throw new ConfigError(problems);
   return r.data;

@@ -9,9 +9,11 @@ import { createSlackMessenger } from './slack/create-slack-messenger.js';
 import { createSlackBot } from './slack/slack-bot.js';
 
 // The composition root: it reads the process's environment once and decides what talks to what. The Slack bot
-// starts here (`npm start`); the CLI (`chatops`, bin/chatops.js) enters through cliMain, wired in src/app.
+// starts here (`npm start`); the CLI (`chatops`, bin/chatops.js) enters through cliMain and the demo
+// (`npm run demo`, scripts/demo.ts) through demoMain, both wired in src/app.
 
 export { cliMain } from './app/cli.js';
+export { demoMain } from './app/demo.js';
 
 export async function main(env: Readonly<Record<string, string | undefined>>): Promise<number> {
   let config: Config;

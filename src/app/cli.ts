@@ -4,7 +4,9 @@ import type { Invoker } from '../../commands/core/dispatch.js';
 import { createRegistry } from '../../commands/index.js';
 import { AuditLog, type AuditRecord, type AuditSink } from '../audit.js';
 import { type CliOutput, runOnce } from '../cli/cli.js';
-import { runConsole } from '../cli/console.js';
+import { runConsole, type WaitForWork } from '../cli/console.js';
+import { ConsoleButtons } from '../cli/console-buttons.js';
+import { ConsoleCharts } from '../cli/console-charts.js';
 import { ConsoleMessenger } from '../cli/console-messenger.js';
 import { type Config, ConfigError, loadConfigAllowingNoCluster } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -12,6 +14,9 @@ import { buildRuntime, readEnv } from './runtime.js';
 
 // `chatops …`: the CLI entry. The user is the local unix user (`unix:<name>`); `operate` commands need the
 // name in CLI_OPERATORS (OPERATORS holds Slack ids, which a terminal cannot prove).
+
+/** The channel name of this console's own messages when it runs the background work. */
+export const CONSOLE_CHANNEL = 'console';
 
 export interface CliEnvironment {
   readonly argv: readonly string[];
@@ -22,11 +27,24 @@ export interface CliEnvironment {
   /** Extra environment for a local transport (the demo's SLURM_CONF). */
   readonly localEnv?: Readonly<Record<string, string>>;
   readonly user?: string;
+  /** Where the console writes chart PNGs; default a fresh `chatops-charts-*` temp dir. */
+  readonly chartDir?: string;
+  /** Printed after the console's banner (the demo's "things to try"). */
+  readonly banner?: string;
+  /** What the console's `wait` line runs, when not `background` (which brings its own). */
+  readonly waitForWork?: WaitForWork;
+  /** Read `.env` in the working directory (default yes; the demo brings every setting itself). */
+  readonly readDotEnv?: boolean;
+  /**
+   * Run the bot's background work in this process (the demo): the training watch, the upload worker and
+   * the sweeps start with the console, and `wait` waits for what this session started, at most this long.
+   */
+  readonly background?: { readonly waitTimeoutMs: number };
 }
 
 export async function cliMain(e: CliEnvironment): Promise<number> {
   const io: CliOutput = { out: (s) => void e.stdout.write(s), err: (s) => void e.stderr.write(s) };
-  const merged = readEnv(e.env);
+  const merged = e.readDotEnv === false ? { ...e.env } : readEnv(e.env);
   let config: Config;
   let clusterProblems: readonly string[];
   try {
@@ -42,15 +60,29 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   const level = merged.LOG_LEVEL ? config.LOG_LEVEL : 'warn';
   const log = createLogger({ level, pretty: e.stderr.isTTY === true, destination: e.stderr });
   const audit = await openAudit(config, log, io);
-  // Out-of-band messages (a batch's progress, a watch's report) print where the answers go.
-  const messenger = new ConsoleMessenger(io.out);
+  // Out-of-band messages (a batch's progress, a watch's report) print where the answers go, numbering
+  // their buttons and writing their charts with the console's, so `press N` reaches them too.
+  const buttons = new ConsoleButtons();
+  const charts = new ConsoleCharts(e.chartDir === undefined ? {} : { dir: e.chartDir });
+  const messenger = new ConsoleMessenger(io.out, { buttons, charts });
   const runtime = await buildRuntime(config, log, audit, {
     messenger,
     ...(e.localEnv ? { localEnv: e.localEnv } : {}),
     clusterProblems,
   });
+  const since = Date.now();
+  const background = e.background;
+  const waitForWork: WaitForWork | undefined = background
+    ? (say) => runtime.waitForWork({ since, timeoutMs: background.waitTimeoutMs, say })
+    : e.waitForWork;
   const name = e.user ?? userInfo().username;
-  const inv: Invoker = { user: { id: `unix:${name}`, name }, source: 'cli' };
+  // With the background work here, this console is where its messages go: name it as their channel, so a
+  // batch gets its progress message and a watch its thread, as in Slack.
+  const inv: Invoker = {
+    user: { id: `unix:${name}`, name },
+    source: 'cli',
+    ...(e.background ? { channel: CONSOLE_CHANNEL } : {}),
+  };
   const deps = {
     registry: createRegistry(),
     services: runtime.services,
@@ -59,12 +91,17 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
     log,
   };
   try {
+    if (e.background) await runtime.start();
     if (e.argv[0] === 'console') {
       return await runConsole(deps, inv, {
         input: e.stdin,
         output: e.stdout,
         io,
         historyFile: join(homedir(), '.chatops_history'),
+        buttons,
+        charts,
+        ...(e.banner === undefined ? {} : { banner: e.banner }),
+        ...(waitForWork === undefined ? {} : { waitForWork }),
       });
     }
     return await runOnce(deps, inv, e.argv, io);

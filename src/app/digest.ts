@@ -11,7 +11,7 @@ import type { QueueFactory } from '../queue/queue-factory.js';
 import type { TrainServices } from '../training/train-services.js';
 import { createUploadGate } from '../uploads/create-upload-gate.js';
 import { UPLOAD_QUEUE } from '../uploads/upload-job.js';
-import { DEFAULT_UPLOAD_SETTINGS } from '../uploads/upload-settings.js';
+import { uploadSettingsFrom } from '../uploads/upload-settings.js';
 import { startDigestSchedules } from './digest-schedules.js';
 import type { Feature, FeatureDeps } from './feature.js';
 
@@ -44,7 +44,7 @@ export function createDigestFeature(deps: FeatureDeps, train: TrainServices): Fe
       const sweeps: Sweep[] = [
         failedUploadsSweep({ queue: factory.queue(UPLOAD_QUEUE), redis: lazyRedis(), keyPrefix }),
         uploadPauseSweep({
-          pause: () => createUploadGate(factory, DEFAULT_UPLOAD_SETTINGS).pause(),
+          pause: () => createUploadGate(factory, uploadSettingsFrom(config)).pause(),
           redis: lazyRedis(),
           keyPrefix,
         }),

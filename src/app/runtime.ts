@@ -16,6 +16,7 @@ import type { Messenger } from '../messenger.js';
 import { QueueFactory } from '../queue/queue-factory.js';
 import { createDigestFeature } from './digest.js';
 import type { FeatureDeps } from './feature.js';
+import { type SessionWorkOptions, waitForSessionWork } from './session-work.js';
 import { createTrainFeature } from './train.js';
 import { createUploadFeature } from './uploads.js';
 
@@ -30,6 +31,8 @@ export interface Runtime {
   readonly services: Services;
   /** Start every feature's background work (workers, watches, cron): the bot does, the CLI never. */
   start(): Promise<void>;
+  /** The console's `wait`: until this process's session work has settled (src/app/session-work.ts). */
+  waitForWork(o: SessionWorkOptions): Promise<boolean>;
   /** Stop the background work, then close queues and the cluster connection, in reverse order of creation. */
   close(): Promise<void>;
 }
@@ -114,6 +117,9 @@ export async function buildRuntime(
       // The watches and the digest first: the upload worker's start waits on Redis.
       for (const f of [train, digest, uploads]) await f.start();
     },
+    // A batch's last edit and its closing message are throttled: show them before saying "settled".
+    waitForWork: (o) =>
+      waitForSessionWork(queues, { flush: () => uploads.services.batches.flushAll(), ...o }),
     async close() {
       for (const c of closers.reverse()) {
         await c().catch((err: unknown) => log.warn({ err }, 'error while shutting down'));

@@ -3,9 +3,6 @@ import { scanLogFile } from '../training/scan-log-file.js';
 import type { TrainServices } from '../training/train-services.js';
 import type { Feature, FeatureDeps } from './feature.js';
 
-/** Poll squeue and the watched logs this often (a quicker poll than the usual 30 s hand-run loop). */
-export const TRAIN_POLL_MS = 15_000;
-
 /** The durable training watch behind /train submit and /train status; its worker runs on start(). */
 export function createTrainFeature(deps: FeatureDeps): Feature<TrainServices> {
   const monitor = new TrainingMonitor({
@@ -15,7 +12,7 @@ export function createTrainFeature(deps: FeatureDeps): Feature<TrainServices> {
     messenger: deps.messenger,
     neoxDir: deps.config.NEOX_DIR,
     log: deps.log,
-    pollMs: TRAIN_POLL_MS,
+    pollMs: Math.round(deps.config.WATCH_POLL_S * 1000),
   });
   return {
     services: { monitor, scanLogFile },

@@ -4,14 +4,14 @@ import { createUploadGate } from '../uploads/create-upload-gate.js';
 import { UPLOAD_QUEUE, type UploadJobData, type UploadResult } from '../uploads/upload-job.js';
 import { UploadQueueService } from '../uploads/upload-queue-service.js';
 import type { UploadServices } from '../uploads/upload-services.js';
-import { DEFAULT_UPLOAD_SETTINGS, type UploadQueueSettings } from '../uploads/upload-settings.js';
+import { type UploadQueueSettings, uploadSettingsFrom } from '../uploads/upload-settings.js';
 import type { Feature, FeatureDeps } from './feature.js';
 import { startUploadWorker, type UploadWorkerHandle } from './upload-worker.js';
 
 /** Checkpoint uploads: the queue and batch threads for commands at once, the worker on start(). */
 export function createUploadFeature(
   deps: FeatureDeps,
-  settings: UploadQueueSettings = DEFAULT_UPLOAD_SETTINGS,
+  settings: UploadQueueSettings = uploadSettingsFrom(deps.config),
 ): Feature<UploadServices> {
   const queue = deps.factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE);
   const batches = new BatchThreads(

@@ -1,10 +1,10 @@
 import { WebClient, type WebClientOptions } from '@slack/web-api';
+import { type ChartRenderer, ResvgChartRenderer } from '../charts/chart-png.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { boltLogger } from './bolt-logger.js';
 import { ChannelPacer } from './channel-pacer.js';
-import { ResvgChartRenderer } from './chart-png.js';
-import { type ChartRenderer, SlackMessenger } from './slack-messenger.js';
+import { SlackMessenger } from './slack-messenger.js';
 
 /** The Web API client settings the bot and its messenger share. */
 export function slackClientOptions(config: Pick<Config, 'SLACK_API_URL'>): WebClientOptions {

@@ -1,14 +1,10 @@
 import type { WebClient } from '@slack/web-api';
+import type { ChartRenderer } from '../charts/chart-png.js';
 import type { Logger } from '../logger.js';
 import type { MessageTarget, Messenger } from '../messenger.js';
 import type { Reply, ReplyChart } from '../reply.js';
 import type { ChannelPacer } from './channel-pacer.js';
 import { renderBlocks } from './render-blocks.js';
-
-/** Turns a chart into a PNG. Absent → charts stay as the text sparkline inside the message. */
-export interface ChartRenderer {
-  png(chart: ReplyChart): Promise<Uint8Array>;
-}
 
 /** Out-of-band messages (threads, digests), paced per channel. */
 export class SlackMessenger implements Messenger {
@@ -16,6 +12,7 @@ export class SlackMessenger implements Messenger {
     private readonly client: WebClient,
     private readonly pacer: ChannelPacer,
     private readonly log: Logger,
+    /** Absent → charts stay as the text sparkline inside the message. */
     private readonly charts?: ChartRenderer,
   ) {}
 

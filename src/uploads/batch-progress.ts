@@ -60,6 +60,11 @@ export class BatchThreads implements UploadProgress {
     this.scheduleEdit(batchId);
   }
 
+  /** Render every batch with an edit pending now (the console's `wait`, before it says "settled"). */
+  async flushAll(): Promise<void> {
+    for (const batchId of [...this.timers.keys()]) await this.flush(batchId);
+  }
+
   /** Render now (tests; shutdown). */
   async flush(batchId: string): Promise<void> {
     const t = this.timers.get(batchId);

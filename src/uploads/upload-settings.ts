@@ -1,6 +1,6 @@
 import type { BudgetSettings } from './upload-gate.js';
 
-/** Pacing and timing of the upload queue. Production values come from Config; tests shrink them. */
+/** Pacing and timing of the upload queue. Production values come from Config (uploadSettingsFrom); tests shrink them. */
 export interface UploadQueueSettings {
   /** Pipeline runs at once across all workers (BullMQ global concurrency). */
   readonly concurrency: number;
@@ -28,3 +28,35 @@ export const DEFAULT_UPLOAD_SETTINGS: UploadQueueSettings = {
   jobLockMs: 60_000,
   stalledIntervalMs: 30_000,
 };
+
+/** The settings an operator sets (src/config.ts UPLOAD_*), the rest at their defaults. */
+export interface UploadEnvSettings {
+  readonly UPLOAD_CONCURRENCY: number;
+  readonly UPLOAD_COMMIT_LIMIT: number;
+  readonly UPLOAD_COMMIT_WINDOW_S: number;
+  readonly UPLOAD_COMMIT_MARGIN_S: number;
+  readonly UPLOAD_POLL_S: number;
+  readonly UPLOAD_LOCK_TTL_S: number;
+  readonly UPLOAD_LOCK_RENEW_S: number;
+  readonly UPLOAD_LOCK_RECHECK_S: number;
+}
+
+export function uploadSettingsFrom(c: UploadEnvSettings): UploadQueueSettings {
+  const ms = (s: number) => Math.round(s * 1000);
+  const pollMs = ms(c.UPLOAD_POLL_S);
+  return {
+    ...DEFAULT_UPLOAD_SETTINGS,
+    concurrency: c.UPLOAD_CONCURRENCY,
+    budget: {
+      limit: c.UPLOAD_COMMIT_LIMIT,
+      windowMs: ms(c.UPLOAD_COMMIT_WINDOW_S),
+      marginMs: ms(c.UPLOAD_COMMIT_MARGIN_S),
+    },
+    pollMs,
+    lockTtlMs: ms(c.UPLOAD_LOCK_TTL_S),
+    lockRenewMs: ms(c.UPLOAD_LOCK_RENEW_S),
+    lockRecheckMs: ms(c.UPLOAD_LOCK_RECHECK_S),
+    // Jitter stays well under the poll, so a quick poll is not swamped by it.
+    jitterMs: Math.min(DEFAULT_UPLOAD_SETTINGS.jitterMs, Math.floor(pollMs / 4)),
+  };
+}

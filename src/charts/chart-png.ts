@@ -1,9 +1,9 @@
 import { Resvg } from '@resvg/resvg-js';
 import type { ReplyChart } from '../reply.js';
-import type { ChartRenderer } from './slack-messenger.js';
 
 // Reply.chart → SVG → PNG with resvg (a prebuilt binary from the npm registry; no native build). Text uses
 // the system's fonts; on a machine without any, the lines still render and the labels are simply absent.
+// One renderer for every surface: Slack uploads the PNG, the console writes it to a file.
 
 const W = 800;
 const H = 400;
@@ -99,6 +99,11 @@ export function chartSvg(chart: ReplyChart): string {
   });
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+/** Turns a chart into a PNG: what each surface needs from this room. */
+export interface ChartRenderer {
+  png(chart: ReplyChart): Promise<Uint8Array>;
 }
 
 export class ResvgChartRenderer implements ChartRenderer {
