@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { type Sandbox, startSandbox } from '../sandbox/start-sandbox.js';
 import { type CliEnvironment, cliMain } from './cli.js';
 
@@ -56,7 +56,9 @@ export async function demoMain(e: DemoEnvironment): Promise<number> {
   const started = Date.now();
   say('starting the sandbox: Slurm, Redis, sshd and a Hugging Face Hub on 127.0.0.1 …');
   const sandbox = await startSandbox();
-  const stopOnSignal = onSignals(sandbox, say);
+  // Once a signal stops the sandbox, the bot's complaints about the vanishing Redis and sshd are noise.
+  const botErr = muteable(e.stderr);
+  const stopOnSignal = onSignals(sandbox, say, botErr.mute);
   try {
     const charts = await mkdtemp(join(tmpdir(), 'chatops-demo-charts-'));
     const interactive = !tour && e.stdin.isTTY === true;
@@ -70,7 +72,7 @@ export async function demoMain(e: DemoEnvironment): Promise<number> {
       env: { ...pick(e.env, ['PATH', 'HOME', 'LANG', 'TERM', 'LOG_LEVEL']), ...sandbox.settings },
       stdin: tour ? Readable.from([`${TOUR.join('\n')}\n`]) : e.stdin,
       stdout: e.stdout,
-      stderr: e.stderr,
+      stderr: botErr.stream,
       readDotEnv: false,
       background: { waitTimeoutMs: waitSeconds(e.env) * 1000 },
       chartDir: charts,
@@ -100,12 +102,13 @@ function pick(env: Readonly<Record<string, string | undefined>>, keys: readonly 
  * bot's own connections die with the process. A second signal exits at once; the sandbox's watchdog then
  * still removes what is left. Returns the function that removes the handlers.
  */
-function onSignals(sandbox: Sandbox, say: (s: string) => void): () => void {
+function onSignals(sandbox: Sandbox, say: (s: string) => void, mute: () => void): () => void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     const code = signal === 'SIGINT' ? 130 : 143;
     if (stopping) process.exit(code);
     stopping = true;
+    mute();
     say(`${signal}: stopping the sandbox …`);
     sandbox.stop().then(
       () => {
@@ -121,4 +124,22 @@ function onSignals(sandbox: Sandbox, say: (s: string) => void): () => void {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+/** A stderr for the bot that can be silenced. */
+function muteable(target: NodeJS.WritableStream & { isTTY?: boolean }) {
+  let muted = false;
+  const stream = Object.assign(
+    new Writable({
+      write(chunk, _enc, done) {
+        if (muted) return done();
+        target.write(chunk, done);
+      },
+    }),
+    { isTTY: target.isTTY },
+  );
+  const mute = () => {
+    muted = true;
+  };
+  return { stream, mute };
 }

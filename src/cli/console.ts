@@ -43,6 +43,9 @@ export async function runConsole(deps: DispatchDeps, inv: Invoker, opts: Console
     input: opts.input,
     ...(interactive ? { output: opts.output, terminal: true, history, historySize: 1000 } : {}),
   });
+  // A terminal in raw mode turns Ctrl-C into a keypress, not a signal: give it back as the signal, so
+  // Ctrl-C stops the process (or the demo's handler stops its sandbox) even while a command runs.
+  if (interactive) rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
   // One reader for commands and confirm answers alike, so an answer is simply the next line.
   const lines = rl[Symbol.asyncIterator]();
   const next = async (): Promise<string | undefined> => {

@@ -1,5 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { appendFileSync, closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+} from 'node:fs';
 
 /** A process the testbed started and therefore may stop. Nothing else is ever signalled. */
 export interface Daemon {
@@ -42,6 +50,12 @@ function startWatchdog(dir: string): number | undefined {
     '    case "$cmd $cwd" in *"$dir"*) kill -9 "$p" 2>/dev/null;; esac',
     '  done',
     'fi',
+    // Then whatever else still names the dir (a job's processes, an sbatch stuck retrying a dead slurmctld).
+    'for e in /proc/[0-9]*; do',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, run by sh
+    '  p=${e#/proc/}; [ "$p" = "$$" ] && continue',
+    '  if grep -qsF "$dir" "$e/cmdline" "$e/environ" || case "$(readlink "$e/cwd" 2>/dev/null)" in "$dir"*) true;; *) false;; esac; then kill -9 "$p" 2>/dev/null; fi',
+    'done',
     'rm -rf "$dir"',
   ].join('\n');
   const child = spawn('/bin/sh', ['-c', script, 'testbed-watchdog', String(process.pid), dir], {
@@ -75,6 +89,47 @@ export function unregisterDir(dir: string): void {
       // already gone
     }
   }
+}
+
+/**
+ * SIGKILL every process that still names `dir` in its command line, environment or working directory:
+ * a job's processes once slurmd is gone, an sbatch run over SSH still retrying a stopped slurmctld. The dir
+ * is a fresh mkdtemp name, so nothing else can match. Returns how many were killed.
+ */
+export async function killStragglers(dir: string): Promise<number> {
+  let killed = 0;
+  for (let round = 0; round < 3; round++) {
+    const hits = readdirSync('/proc').filter(
+      (p) => /^\d+$/.test(p) && Number(p) !== process.pid && names(p, dir),
+    );
+    if (hits.length === 0) break;
+    for (const p of hits) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+        killed++;
+      } catch {
+        // gone already
+      }
+    }
+    await sleep(100);
+  }
+  return killed;
+}
+
+function names(pid: string, dir: string): boolean {
+  try {
+    if (readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)) return true;
+  } catch {
+    // not ours to read, or gone
+  }
+  for (const f of ['cmdline', 'environ']) {
+    try {
+      if (readFileSync(`/proc/${pid}/${f}`).includes(dir)) return true;
+    } catch {
+      // not ours to read, or gone
+    }
+  }
+  return false;
 }
 
 /** Start a daemon in the foreground (so the pid we hold is the daemon's), output to a log file. */

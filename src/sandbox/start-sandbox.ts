@@ -28,6 +28,7 @@ export interface Sandbox {
 }
 
 export const SANDBOX_ORG = 'sandbox-org';
+export const SANDBOX_DIGEST_CHANNEL = 'C0SANDBOX';
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const [tb, hub] = await Promise.all([
@@ -82,6 +83,8 @@ function botSettings(tb: Testbed, world: SandboxWorld): Record<string, string> {
     HF_ORG: SANDBOX_ORG,
     AUDIT_LOG: join(tb.info.dir, 'audit.jsonl'),
     CLI_OPERATORS: userInfo().username,
+    // The sweeps (failed uploads, a Hub pause, a stalled watch) and the digest post here: the console.
+    DIGEST_CHANNEL: SANDBOX_DIGEST_CHANNEL,
     // A sandbox is small and has no neighbours on its login node: poll often so things show at once.
     WATCH_POLL_S: '2',
     UPLOAD_POLL_S: '1',

@@ -1,7 +1,7 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerDir, unregisterDir } from './daemon.js';
+import { killStragglers, registerDir, unregisterDir } from './daemon.js';
 import { type RedisService, startRedis } from './redis.js';
 import { type SlurmInfo, type SlurmService, slurmConfPath, startSlurm } from './slurm.js';
 import { type SshInfo, type SshService, startSshd } from './sshd.js';
@@ -56,6 +56,7 @@ export async function startTestbed(opts: TestbedOptions = {}): Promise<Testbed> 
     await ssh?.daemon.stop();
     await slurm?.stop();
     await redis?.daemon.stop();
+    await killStragglers(dir);
     await rm(dir, { recursive: true, force: true });
     unregisterDir(dir);
   };
