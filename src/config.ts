@@ -100,6 +100,21 @@ export const Config = z.object({
   ),
   DIGEST_CHANNEL: opt(z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD')),
   DIGEST_CRON: withDefault(cronExpr, '0 9 * * *'),
+  /**
+   * Where updates of work started outside Slack (the CLI) go: a channel id, or `none`. Default: DIGEST_CHANNEL
+   * (and nowhere when that is unset too).
+   */
+  NOTIFY_CHANNEL: opt(
+    z.string().regex(/^([CGD][A-Z0-9]{2,}|none)$/, 'must be a Slack channel id like C0123ABCD, or "none"'),
+  ),
+  /** The operations HTTP server (GET /healthz, /readyz, /metrics) on 127.0.0.1 unless OPS_HOST says otherwise; 0 = off. */
+  OPS_PORT: withDefault(z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535), 9464),
+  OPS_HOST: withDefault(
+    z.string().regex(/^[A-Za-z0-9.:-]+$/, 'must be a host name or IP address'),
+    '127.0.0.1',
+  ),
+  /** Seconds a stop (SIGTERM) may take: in-flight handlers finish, then the process exits regardless. */
+  SHUTDOWN_TIMEOUT_S: withDefault(seconds(1, 600), 25),
   TZ: withDefault(timezone, 'UTC'),
   HF_ORG: opt(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a Hub organisation name')),
   AUDIT_LOG: withDefault(absPath, '/var/log/slurm-chatops/audit.jsonl'),
