@@ -36,12 +36,29 @@ export interface ReplyChartSeries {
   readonly points: readonly (readonly [number, number])[];
 }
 
+/** A point of note on a line chart's x axis (the 50-iteration report, a finding). */
+export interface ReplyChartMark {
+  readonly x: number;
+  readonly label: string;
+}
+
 export interface ReplyChart {
   readonly kind: 'line' | 'bar';
   readonly title: string;
   readonly xLabel?: string;
   readonly yLabel?: string;
   readonly series: readonly ReplyChartSeries[];
+  readonly marks?: readonly ReplyChartMark[];
+}
+
+/**
+ * The whole of something a message can only summarise (a long table as CSV, a log as text): Slack attaches
+ * it as a file, the console writes it to a file and prints the path.
+ */
+export interface ReplyFile {
+  readonly filename: string;
+  readonly title: string;
+  readonly content: string;
 }
 
 export interface Reply {
@@ -54,6 +71,8 @@ export interface Reply {
   readonly code?: string;
   readonly chart?: ReplyChart;
   readonly buttons?: readonly ReplyButton[];
+  /** Attached in full; the message itself says what is attached and why. */
+  readonly files?: readonly ReplyFile[];
   readonly context?: readonly string[];
   /** Only the invoking user sees it (errors, help). */
   readonly ephemeral?: boolean;
