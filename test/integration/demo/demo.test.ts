@@ -67,4 +67,17 @@ describe('npm run demo', () => {
     expect(out).toMatch(/> \/train status 999999[\s\S]*999999/);
     expect(out).toMatch(/> \/ckpt list[\s\S]*pythia-160m-dolci-seed42/);
   }, 120_000);
+
+  it('resubmits with the suggested fix (press N) and cancels after a y/N confirm', async () => {
+    const demo = runDemo(
+      '/train submit configs/demo-resume.yml\nwait\npress 1\nwait\n/train submit configs/demo.yml\nsleep 2\n/train cancel 4\ny\n',
+    );
+    const { code } = await demo.exited;
+    const out = demo.output();
+    expect(code, out.slice(-3000)).toBe(0);
+    expect(out).toMatch(/Job 2: checkpoint_not_found[\s\S]*\[1\] Resubmit with iteration 100/);
+    expect(out).toMatch(/> press 1\n✔ Submitted training job 3/);
+    expect(out).toMatch(/Job 3: 50\+ iterations completed/);
+    expect(out).toMatch(/This cannot be undone\.\s+\[y\/N\]\n> y\n✔ Cancelled job 4/);
+  }, 150_000);
 });
