@@ -55,10 +55,14 @@ export async function demoMain(e: DemoEnvironment): Promise<number> {
   const tour = e.argv.includes('--tour');
   const started = Date.now();
   say('starting the sandbox: Slurm, Redis, sshd and a Hugging Face Hub on 127.0.0.1 …');
-  const sandbox = await startSandbox();
   // Once a signal stops the sandbox, the bot's complaints about the vanishing Redis and sshd are noise.
   const botErr = muteable(e.stderr);
-  const stopOnSignal = onSignals(sandbox, say, botErr.mute);
+  // Handlers go in before the sandbox starts, so a signal during start-up still stops what has started.
+  const starting = startSandbox();
+  const signals = onSignals(starting, say, botErr.mute);
+  const sandbox = await starting;
+  // A signal during start-up: its handler stops the sandbox and exits; start nothing more.
+  if (signals.stopping()) return new Promise<number>(() => {});
   try {
     const charts = await mkdtemp(join(tmpdir(), 'chatops-demo-charts-'));
     const interactive = !tour && e.stdin.isTTY === true;
@@ -81,9 +85,10 @@ export async function demoMain(e: DemoEnvironment): Promise<number> {
     say(`charts written in this session stay in ${charts}`);
     return code;
   } finally {
-    stopOnSignal();
+    // The handlers stay until the stop is done: a signal now joins the same (idempotent) stop.
     say('stopping the sandbox …');
     await sandbox.stop();
+    signals.remove();
     say('stopped: every job, daemon and the Hub; its files removed');
   }
 }
@@ -100,9 +105,13 @@ function pick(env: Readonly<Record<string, string | undefined>>, keys: readonly 
 /**
  * Ctrl-C or SIGTERM: stop the sandbox (its Slurm stop cancels the running jobs), then exit 130 or 143. The
  * bot's own connections die with the process. A second signal exits at once; the sandbox's watchdog then
- * still removes what is left. Returns the function that removes the handlers.
+ * still removes what is left.
  */
-function onSignals(sandbox: Sandbox, say: (s: string) => void, mute: () => void): () => void {
+function onSignals(
+  sandbox: Promise<Sandbox>,
+  say: (s: string) => void,
+  mute: () => void,
+): { remove(): void; stopping(): boolean } {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     const code = signal === 'SIGINT' ? 130 : 143;
@@ -110,19 +119,24 @@ function onSignals(sandbox: Sandbox, say: (s: string) => void, mute: () => void)
     stopping = true;
     mute();
     say(`${signal}: stopping the sandbox …`);
-    sandbox.stop().then(
-      () => {
-        say('stopped: every job, daemon and the Hub; its files removed');
-        process.exit(code);
-      },
-      () => process.exit(code),
-    );
+    sandbox
+      .then((s) => s.stop())
+      .then(
+        () => {
+          say('stopped: every job, daemon and the Hub; its files removed');
+          process.exit(code);
+        },
+        () => process.exit(code),
+      );
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
+  return {
+    stopping: () => stopping,
+    remove() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
   };
 }
 
