@@ -27,9 +27,11 @@ export interface SocketReceiverOptions {
 
 /** Slack gives up on an envelope not acked within 3 s (docs/domain.md#socket-mode): ack by then whatever happens. */
 const ACK_DEADLINE_MS = 2_500;
-/** After a replacement says hello, how long an old connection may wait for its last acks before it is closed. */
-const RETIRE_GRACE_MS = 2_000;
-
+/**
+ * After a replacement says hello, how long an old connection is left for Slack to close. Closing it ourselves
+ * races Slack: an envelope it sends as we close is never acked and comes back 3 s later on the other socket.
+ */
+const RETIRE_GRACE_MS = 10_000;
 /**
  * Bolt's receiver for Socket Mode, in place of SocketModeReceiver, so that no Slack-side failure ends the
  * process and no command is lost across a refresh:
@@ -200,12 +202,13 @@ export class SocketModeConnections implements Receiver {
     });
   }
 
-  /** Closes a connection Slack asked us to drop, once its envelopes are acked (or after a short grace). */
+  /** Leaves a connection Slack asked us to drop for Slack to close; closes it if Slack has not in a while. */
   async #retire(conn: SocketConnection): Promise<void> {
     const deadline = Date.now() + RETIRE_GRACE_MS;
-    while (conn.pendingAcks > 0 && conn.open && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    await conn.close('replaced by a newer connection');
+    while (conn.open && (Date.now() < deadline || conn.pendingAcks > 0) && Date.now() < deadline + 2_000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (conn.open) await conn.close('replaced by a newer connection');
   }
 
   #onEnvelope(conn: SocketConnection, env: SocketEnvelope): void {

@@ -208,6 +208,11 @@ export class FakeSlackSocket {
     await Promise.all(all.map((c) => this.#close(c)));
   }
 
+  /** Cuts every connection without a close handshake, as a network failure would. */
+  cutAll(): void {
+    for (const c of this.#open()) c.ws.terminate();
+  }
+
   async close(): Promise<void> {
     for (const out of this.#outgoing.values()) clearTimeout(out.timer);
     for (const c of [...this.#conns]) c.ws.terminate();
