@@ -42,6 +42,8 @@ interface Conn {
   readonly id: number;
   readonly ws: WebSocket;
   awaitingPong: boolean;
+  /** Half-open: nothing is sent or answered on it any more (no pings, no pongs, no envelopes). */
+  frozen: boolean;
   readonly pinger: NodeJS.Timeout;
 }
 
@@ -75,7 +77,8 @@ export class FakeSlackSocket {
 
   readonly #server: Server;
   readonly #port: () => number;
-  readonly #wss = new WebSocketServer({ noServer: true });
+  // Pongs are answered by hand, so a frozen connection can stop answering.
+  readonly #wss = new WebSocketServer({ noServer: true, autoPong: false });
   readonly #tickets = new Map<string, 'fresh' | 'used'>();
   readonly #conns: Conn[] = [];
   readonly #outgoing = new Map<string, Outgoing>();
@@ -208,6 +211,14 @@ export class FakeSlackSocket {
     await Promise.all(all.map((c) => this.#close(c)));
   }
 
+  /**
+   * Every open connection goes half-open, as behind a NAT that dropped it: the socket stays up, but nothing
+   * comes from Slack any more, not even pongs. A client must notice by itself and reconnect.
+   */
+  freezeAll(): void {
+    for (const c of this.#open()) c.frozen = true;
+  }
+
   /** Cuts every connection without a close handshake, as a network failure would. */
   cutAll(): void {
     for (const c of this.#open()) c.ws.terminate();
@@ -221,7 +232,7 @@ export class FakeSlackSocket {
   }
 
   #open(): Conn[] {
-    return this.#conns.filter((c) => c.ws.readyState === WebSocket.OPEN);
+    return this.#conns.filter((c) => c.ws.readyState === WebSocket.OPEN && !c.frozen);
   }
 
   #close(conn: Conn): Promise<void> {
@@ -303,7 +314,9 @@ export class FakeSlackSocket {
       id: ++this.#nextId,
       ws,
       awaitingPong: false,
+      frozen: false,
       pinger: setInterval(() => {
+        if (conn.frozen) return;
         if (conn.awaitingPong) {
           this.dropped.push(conn.id);
           ws.terminate();
@@ -316,6 +329,9 @@ export class FakeSlackSocket {
     this.#conns.push(conn);
     ws.on('pong', () => {
       conn.awaitingPong = false;
+    });
+    ws.on('ping', (data) => {
+      if (!conn.frozen) ws.pong(data);
     });
     ws.on('close', () => {
       clearInterval(conn.pinger);

@@ -141,6 +141,35 @@ describe('Socket Mode across refreshes and Slack-side failures', () => {
   });
 });
 
+describe('Socket Mode over a link that goes silent', () => {
+  it('drops a half-open connection that stops answering pings and opens another', async () => {
+    const fake = await FakeSlack.start();
+    const bot = slackBotFor(commandDeps({ env: socketEnv(fake) }), {
+      socket: {
+        timings: { pingIntervalMs: 200, silenceTimeoutMs: 1_000 },
+        backoff: { minMs: 100, maxMs: 400 },
+      },
+    });
+    try {
+      await bot.start();
+      await fake.connected();
+      const opens = fake.socket.opens.length;
+      fake.socket.freezeAll();
+      await fake.waitFor(
+        () => fake.socket.opens.length > opens && fake.connections === 1,
+        10_000,
+        'a new connection',
+      );
+      await command(fake, 'after-silence');
+      await fake.waitFor(() => fake.responses.find((r) => r.id === 'after-silence'), 10_000, 'the answer');
+      expect(bot.connection().connected).toBe(true);
+    } finally {
+      await bot.stop();
+      await fake.stop();
+    }
+  }, 30_000);
+});
+
 describe('Socket Mode start-up', () => {
   let fake: FakeSlack;
   beforeAll(async () => {
