@@ -169,20 +169,28 @@ export class FakeSlackSocket {
     });
   }
 
-  /** Sends an envelope already delivered once more, as Slack's retry would (`retry_attempt` + 1). */
-  redeliver(envelopeId: string, retryReason = 'timeout'): Promise<SocketAck> {
+  /**
+   * Sends an envelope already delivered once more, as Slack's retry would (`retry_attempt` + 1), under the
+   * same envelope id or, with `newEnvelopeId`, under a new one (the payload unchanged).
+   */
+  redeliver(
+    envelopeId: string,
+    retryReason = 'timeout',
+    opts: { newEnvelopeId?: boolean } = {},
+  ): Promise<SocketAck> {
     const out = this.#outgoing.get(envelopeId);
     if (!out) throw new Error(`fake Slack: no envelope ${envelopeId}`);
+    const envelope = opts.newEnvelopeId ? { ...out.envelope, envelope_id: randomUUID() } : out.envelope;
     return new Promise<SocketAck>((resolve, reject) => {
       const again: Outgoing = {
-        envelope: out.envelope,
+        envelope,
         sentAt: Date.now(),
         attempt: out.attempt + 1,
         acked: false,
         resolve,
         reject,
       };
-      this.#outgoing.set(envelopeId, again);
+      this.#outgoing.set(envelope.envelope_id, again);
       this.#deliver(again, retryReason);
     });
   }

@@ -139,6 +139,23 @@ describe('Socket Mode across refreshes and Slack-side failures', () => {
     expect(fake.responses.filter((r) => r.id === 'dup-1')).toHaveLength(1);
     expect(deps.audit.records.length).toBe(audited);
   });
+
+  it('runs a retry redelivered under a new envelope id once, and two first deliveries twice', async () => {
+    const ack = await command(fake, 'dup-2');
+    await fake.waitFor(() => fake.responses.find((r) => r.id === 'dup-2'), 10_000, 'the first answer');
+    const again = await fake.socket.redeliver(ack.envelopeId, 'timeout', { newEnvelopeId: true });
+    expect(again.envelopeId).not.toBe(ack.envelopeId);
+    // The same command typed twice is two invocations, even with the same text.
+    await command(fake, 'dup-3');
+    await command(fake, 'dup-3');
+    await fake.waitFor(
+      () => fake.responses.filter((r) => r.id === 'dup-3').length === 2,
+      10_000,
+      'both answers',
+    );
+    await new Promise((r) => setTimeout(r, 800));
+    expect(fake.responses.filter((r) => r.id === 'dup-2')).toHaveLength(1);
+  });
 });
 
 describe('Socket Mode over a link that goes silent', () => {
