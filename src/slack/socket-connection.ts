@@ -47,6 +47,7 @@ export class SocketConnection extends EventEmitter<ConnectionEvents> {
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
   #pending = 0;
+  #disconnectReason: string | undefined;
   readonly #timings: SocketTimings;
 
   constructor(timings: SocketTimings) {
@@ -56,6 +57,11 @@ export class SocketConnection extends EventEmitter<ConnectionEvents> {
 
   get open(): boolean {
     return !this.#closed && this.#ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** The reason of Slack's `disconnect` message, once one came. */
+  get disconnectReason(): string | undefined {
+    return this.#disconnectReason;
   }
 
   /** Envelopes delivered on this socket and not yet acked. */
@@ -76,7 +82,11 @@ export class SocketConnection extends EventEmitter<ConnectionEvents> {
       const failEarly = (why: string) => {
         if (helloSeen) return;
         clearTimeout(helloTimer);
-        reject(new Error(why));
+        reject(
+          new Error(
+            this.#disconnectReason ? `Slack sent disconnect (${this.#disconnectReason}), ${why}` : why,
+          ),
+        );
       };
       this.once('closed', failEarly);
       ws.on('error', (err) => this.#end(`WebSocket error: ${err.message}`));
@@ -111,6 +121,7 @@ export class SocketConnection extends EventEmitter<ConnectionEvents> {
           return;
         }
         if (msg.type === 'disconnect') {
+          this.#disconnectReason ??= typeof msg.reason === 'string' ? msg.reason : 'unknown';
           this.emit('disconnect', typeof msg.reason === 'string' ? msg.reason : 'unknown');
           return;
         }

@@ -142,8 +142,14 @@ export class SocketModeConnections implements Receiver {
           return;
         }
         this.#wire(conn);
+        // A disconnect or close that came in the same read as the hello, before the listeners were on.
+        if (!conn.open) {
+          await this.#failed('the connection closed right after its hello', false);
+          continue;
+        }
         this.#failures = 0;
-        this.#live.add(conn);
+        if (conn.disconnectReason) this.#retiring.add(conn);
+        else this.#live.add(conn);
         this.#markUp();
         this.#log.info(
           {
@@ -153,7 +159,11 @@ export class SocketModeConnections implements Receiver {
           },
           'Socket Mode: connected',
         );
-        // The replacement is up: the connections Slack asked us to drop may go once their acks are out.
+        if (conn.disconnectReason) {
+          await this.#failed(`Slack sent disconnect (${conn.disconnectReason}) right after hello`, false);
+          continue;
+        }
+        // The replacement is up: the connections Slack asked us to drop may go once Slack closes them.
         for (const old of this.#retiring) void this.#retire(old);
         return;
       } catch (err) {

@@ -119,11 +119,13 @@ describe('Socket Mode across refreshes and Slack-side failures', () => {
     await fake.waitFor(() => fake.responses.find((r) => r.id === 'after-outage'), 10_000, 'the answer');
   }, 60_000);
 
-  it('reconnects after the connection is cut without a close, and after link_disabled', async () => {
+  it('reconnects after the connection is cut without a close, after link_disabled and too_many_websockets', async () => {
     fake.socket.cutAll();
     await fake.waitFor(() => fake.connections === 1, 10_000, 'a new connection after the cut');
     await fake.socket.disconnectAll('link_disabled');
     await fake.waitFor(() => fake.connections === 1, 10_000, 'a new connection after link_disabled');
+    await fake.socket.disconnectAll('too_many_websockets');
+    await fake.waitFor(() => fake.connections === 1, 10_000, 'a new connection after too_many_websockets');
     await command(fake, 'after-cut');
     await fake.waitFor(() => fake.responses.find((r) => r.id === 'after-cut'), 10_000, 'the answer');
   }, 30_000);
