@@ -261,6 +261,10 @@ export class SocketModeConnections implements Receiver {
       void ack();
       return;
     }
+    // Acked on receipt, before Bolt's middleware runs, when waiting gains nothing and risks the ack: no response
+    // payload can ride on it, or Slack is about to close this connection (an ack sent after the close is lost
+    // and the envelope comes back 3 s later). Bolt's own ack() is then a no-op.
+    if (!env.accepts_response_payload || this.#retiring.has(conn)) void ack();
     const event: ReceiverEvent = {
       body: env.payload,
       ack,
