@@ -27,6 +27,13 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
     throw e;
   }
   const log = createLogger({ level: config.LOG_LEVEL, pretty: process.stdout.isTTY === true });
+  // What is fatal. A rejected promise nobody awaited means one operation failed after its caller moved on (a
+  // library's reconnect, a fire-and-forget post): the process itself is sound, so it is logged and the bot
+  // goes on, where Node's default would exit with code 1. A synchronous throw nobody caught may have left
+  // state half-changed: that stops the bot in order and exits 1 (uncaughtException below).
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection (logged, not fatal)');
+  });
 
   const missing = missingSlackSettings(config);
   if (missing.length > 0) {
@@ -63,7 +70,7 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
   await runtime.start();
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
@@ -71,10 +78,16 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
     await bot.stop();
     await runtime.close();
     log.info('stopped');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('uncaughtException', (err) => {
+    // Fatal (see the unhandledRejection handler above): stop in order, exit 1, and never hang doing it.
+    log.fatal({ err }, 'uncaught exception: stopping');
+    setTimeout(() => process.exit(1), 10_000).unref();
+    void shutdown('uncaughtException', 1);
+  });
 
   try {
     await bot.start();

@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, type Logger as SlackLogger, SocketModeReceiver } from '@slack/bolt';
-import type { WebClientOptions } from '@slack/web-api';
+import { App, HTTPReceiver, type Logger as SlackLogger } from '@slack/bolt';
 import type { DispatchDeps } from '../../commands/core/dispatch.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -10,6 +9,12 @@ import { slackClientOptions } from './create-slack-messenger.js';
 import { isFreshTimestamp } from './request-freshness.js';
 import { registerActions, registerCommands } from './slack-listeners.js';
 import type { SlackMessenger } from './slack-messenger.js';
+import type { SocketTimings } from './socket-connection.js';
+import { socketUrlSource } from './socket-open.js';
+import { type ReconnectBackoff, SocketModeConnections } from './socket-receiver.js';
+import { connectedStatus, disconnectedStatus, type SlackConnectionStatus } from './socket-status.js';
+
+export type { SlackConnectionStatus } from './socket-status.js';
 
 export interface SlackBotOptions {
   readonly config: Config;
@@ -20,6 +25,11 @@ export interface SlackBotOptions {
   readonly messenger: SlackMessenger;
   /** HTTP mode: listen here instead of config.PORT (tests pass 0 for any free port). */
   readonly port?: number;
+  /** Socket Mode: the link checks and reconnect backoff (tests shorten them). */
+  readonly socket?: {
+    readonly timings?: Partial<SocketTimings>;
+    readonly backoff?: Partial<ReconnectBackoff>;
+  };
 }
 
 export interface SlackBot {
@@ -27,14 +37,17 @@ export interface SlackBot {
   /** HTTP mode: the port listened on. */
   start(): Promise<{ port?: number }>;
   stop(): Promise<void>;
+  /** Whether Slack can reach the bot now, for readiness: "Slack disconnected since <ISO time>: <reason>". */
+  connection(): SlackConnectionStatus;
 }
 
 export function createSlackBot(opts: SlackBotOptions): SlackBot {
   const { config, log, messenger } = opts;
   // One messenger for the replies' charts and for whatever the services post.
   const deps: DispatchDeps = { ...opts.deps, services: { ...opts.deps.services, messenger } };
-  const { app, receiver } = createBoltApp(config, boltLogger(log));
+  const { app, receiver, socket } = createBoltApp(config, log, opts.socket);
   let server: Server | undefined;
+  let httpStatus = disconnectedStatus(Date.now(), 'not listening yet');
   registerCommands(app, deps, messenger, log);
   registerActions(app, deps, log);
   app.error(async (err) => {
@@ -57,6 +70,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
         server?.listen(port, resolve);
       });
       const actual = (server.address() as AddressInfo).port;
+      httpStatus = connectedStatus(Date.now(), `HTTP mode: listening on port ${actual}`);
       log.info({ mode: 'http', port: actual }, 'Slack bot listening (HTTP, POST /slack/events)');
       return { port: actual };
     },
@@ -68,16 +82,25 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
           s.closeAllConnections();
         });
         server = undefined;
+        httpStatus = disconnectedStatus(Date.now(), 'the bot stopped');
       } else {
         await app.stop().catch((err: unknown) => log.warn({ err }, 'Socket Mode disconnect failed'));
       }
       await messenger.close();
     },
+    connection() {
+      return socket ? socket.connection() : httpStatus;
+    },
   };
 }
 
-/** The Bolt app on the configured receiver: HTTP (our server calls its listener) or Socket Mode. */
-function createBoltApp(config: Config, logger: SlackLogger): { app: App; receiver?: HTTPReceiver } {
+/** The Bolt app on the configured receiver: HTTP (our server calls its listener) or Socket Mode (ours). */
+function createBoltApp(
+  config: Config,
+  log: Logger,
+  socketOptions: SlackBotOptions['socket'],
+): { app: App; receiver?: HTTPReceiver; socket?: SocketModeConnections } {
+  const logger: SlackLogger = boltLogger(log);
   const clientOptions = slackClientOptions(config);
   if (config.SLACK_MODE === 'http') {
     const receiver = new HTTPReceiver({
@@ -89,15 +112,14 @@ function createBoltApp(config: Config, logger: SlackLogger): { app: App; receive
     });
     return { app: new App({ token: config.SLACK_BOT_TOKEN, receiver, logger, clientOptions }), receiver };
   }
-  const socketClientOptions: WebClientOptions = config.SLACK_SOCKET_URL
-    ? { ...clientOptions, fetch: socketUrlOverride(config.SLACK_SOCKET_URL) }
-    : clientOptions;
-  const socketReceiver = new SocketModeReceiver({
-    appToken: config.SLACK_APP_TOKEN ?? '',
-    logger,
-    installerOptions: { clientOptions: socketClientOptions },
+  const socketLog = log.child({ component: 'socket-mode' });
+  const socket = new SocketModeConnections({
+    openUrl: socketUrlSource(config, socketLog),
+    log: socketLog,
+    ...(socketOptions?.timings ? { timings: socketOptions.timings } : {}),
+    ...(socketOptions?.backoff ? { backoff: socketOptions.backoff } : {}),
   });
-  return { app: new App({ token: config.SLACK_BOT_TOKEN, receiver: socketReceiver, logger, clientOptions }) };
+  return { app: new App({ token: config.SLACK_BOT_TOKEN, receiver: socket, logger, clientOptions }), socket };
 }
 
 /** Bolt checks the signature and rejects old timestamps; this also rejects future ones, before Bolt runs. */
@@ -125,17 +147,4 @@ function guard(
     log.debug({ err, url: req.url }, 'unhandled HTTP request');
     if (!res.headersSent) res.writeHead(404).end();
   }
-}
-
-/** SLACK_SOCKET_URL: skip apps.connections.open and connect the WebSocket straight to this URL. */
-function socketUrlOverride(url: string): NonNullable<WebClientOptions['fetch']> {
-  return async (input, init) => {
-    const target = input instanceof Request ? input.url : String(input);
-    if (target.endsWith('/apps.connections.open')) {
-      return new Response(JSON.stringify({ ok: true, url }), {
-        headers: { 'content-type': 'application/json' },
-      });
-    }
-    return fetch(input, init);
-  };
 }

@@ -1,11 +1,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { FakeSlackSocket, type FakeSocketOptions, type SocketAck } from './fake-slack-socket.js';
+
+export type { SocketAck } from './fake-slack-socket.js';
 
 // Stands in for slack.com on 127.0.0.1: the Web API (recording every call, answering like Slack, 429 with
-// Retry-After on demand), response_url endpoints, the files.uploadV2 upload URLs, and a Socket Mode
-// WebSocket speaking Slack's envelope protocol (hello → envelopes → acks carrying envelope_id).
+// Retry-After on demand), response_url endpoints, the files.uploadV2 upload URLs; its Socket Mode side is
+// `socket` (fake-slack-socket.ts), on the same server.
 
 export interface ApiCall {
   readonly method: string;
@@ -20,35 +22,29 @@ export interface ResponseUrlPost {
   readonly at: number;
 }
 
-export interface SocketAck {
-  readonly envelopeId: string;
-  readonly payload: unknown;
-  readonly ms: number;
-}
-
 export class FakeSlack {
   readonly calls: ApiCall[] = [];
   readonly responses: ResponseUrlPost[] = [];
   readonly uploads: { id: string; bytes: number; data: Buffer }[] = [];
   readonly #rateLimits: { method: string; channel?: string; times: number; retryAfter: number }[] = [];
-  readonly #acks = new Map<string, (ack: SocketAck) => void>();
-  readonly #sockets = new Set<WebSocket>();
   #ts = 1_700_000_000;
   #server!: Server;
-  #wss!: WebSocketServer;
+  /** Socket Mode: connections, envelopes, acks, refreshes and apps.connections.open failures. */
+  socket!: FakeSlackSocket;
   port = 0;
 
-  static async start(): Promise<FakeSlack> {
+  static async start(opts: { readonly socket?: FakeSocketOptions } = {}): Promise<FakeSlack> {
     const f = new FakeSlack();
-    await f.#listen();
+    await f.#listen(opts.socket);
     return f;
   }
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api/`;
   }
+  /** A fresh single-use Socket Mode URL (a second connect to it is refused). */
   get socketUrl(): string {
-    return `ws://127.0.0.1:${this.port}/socket`;
+    return this.socket.mintUrl();
   }
   responseUrl(id: string = randomUUID()): string {
     return `http://127.0.0.1:${this.port}/response/${id}`;
@@ -80,68 +76,35 @@ export class FakeSlack {
 
   /** Socket Mode clients connected right now. */
   get connections(): number {
-    return this.#sockets.size;
+    return this.socket.connections;
   }
 
   /** Socket Mode: wait until a client has connected (and got its hello). */
   async connected(timeoutMs = 10_000): Promise<void> {
-    await this.waitFor(() => this.#sockets.size > 0, timeoutMs, 'a Socket Mode connection');
+    await this.waitFor(() => this.socket.connections > 0, timeoutMs, 'a Socket Mode connection');
   }
 
   /** Socket Mode: deliver a slash command envelope; resolves with the client's ack. */
   sendSlashCommand(payload: Record<string, string>): Promise<SocketAck> {
-    const [ws] = this.#sockets;
-    if (!ws) throw new Error('fake Slack: no Socket Mode client connected');
-    const envelopeId = randomUUID();
-    const sent = Date.now();
-    const acked = new Promise<SocketAck>((resolve) => {
-      this.#acks.set(envelopeId, (a) => resolve({ ...a, ms: Date.now() - sent }));
-    });
-    ws.send(
-      JSON.stringify({
-        envelope_id: envelopeId,
-        type: 'slash_commands',
-        payload,
-        accepts_response_payload: true,
-      }),
-    );
-    return acked;
+    return this.socket.sendSlashCommand(payload);
   }
 
   async stop(): Promise<void> {
-    for (const ws of this.#sockets) ws.terminate();
-    await new Promise<void>((r) => this.#wss.close(() => r()));
+    await this.socket.close();
     await new Promise<void>((r) => {
       this.#server.close(() => r());
       this.#server.closeAllConnections();
     });
   }
 
-  async #listen(): Promise<void> {
+  async #listen(socketOptions?: FakeSocketOptions): Promise<void> {
     this.#server = createServer((req, res) => {
       void this.#handle(req).then(
         ({ status, headers, body }) => res.writeHead(status, headers).end(body),
         (err: unknown) => res.writeHead(500).end(String(err)),
       );
     });
-    this.#wss = new WebSocketServer({ server: this.#server, path: '/socket' });
-    this.#wss.on('connection', (ws) => {
-      this.#sockets.add(ws);
-      ws.on('close', () => this.#sockets.delete(ws));
-      ws.on('message', (data) => {
-        const msg = JSON.parse(String(data)) as { envelope_id?: string; payload?: unknown };
-        if (msg.envelope_id)
-          this.#acks.get(msg.envelope_id)?.({ envelopeId: msg.envelope_id, payload: msg.payload, ms: 0 });
-      });
-      ws.send(
-        JSON.stringify({
-          type: 'hello',
-          num_connections: this.#sockets.size,
-          debug_info: { host: 'fake-slack', approximate_connection_time: 3600 },
-          connection_info: { app_id: 'A0FAKEAPP' },
-        }),
-      );
-    });
+    this.socket = new FakeSlackSocket(this.#server, () => this.port, socketOptions);
     await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
     this.port = (this.#server.address() as AddressInfo).port;
   }
@@ -192,8 +155,10 @@ export class FakeSlack {
           user_id: 'U0BOT',
           bot_id: 'B0BOT',
         });
-      case 'apps.connections.open':
-        return json(200, { ok: true, url: this.socketUrl });
+      case 'apps.connections.open': {
+        const { status, body } = this.socket.answerOpen(req);
+        return json(status, body);
+      }
       case 'chat.postMessage': {
         const ts = `${this.#ts++}.000100`;
         return json(200, { ok: true, channel: params.channel, ts, message: { text: params.text, ts } });

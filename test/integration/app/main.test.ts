@@ -135,4 +135,76 @@ describe('npm start (src/main.ts)', () => {
       expect(proc.output().out).toContain('stopped');
     }, 60_000);
   });
+  describe('running in Socket Mode', () => {
+    let fake: FakeSlack;
+    let proc: ReturnType<typeof start>;
+    beforeAll(async () => {
+      fake = await FakeSlack.start();
+      const base = join(work, 'ck-socket');
+      await mkdir(join(base, 'exp-sock', 'global_step3'), { recursive: true });
+      proc = start(
+        {
+          SLACK_BOT_TOKEN: 'xoxb-main-test',
+          SLACK_APP_TOKEN: 'xapp-main-test',
+          SLACK_API_URL: fake.apiUrl,
+          CLUSTER_TRANSPORT: 'local',
+          CHECKPOINTS_BASE_DIR: base,
+          AUDIT_LOG: join(work, 'logs', 'audit-socket.jsonl'),
+          REDIS_URL: tb.redis.url,
+          ...tb.slurm.env,
+        },
+        work,
+      );
+      // tsx compiles on first start; slow on a busy machine.
+      await fake.waitFor(
+        () => fake.connections > 0 || proc.child.exitCode !== null,
+        60_000,
+        'the bot to connect',
+      );
+      if (proc.child.exitCode !== null) throw new Error(`the bot exited: ${proc.output().err}`);
+    }, 90_000);
+    afterAll(async () => {
+      proc?.child.kill('SIGKILL');
+      await fake?.stop();
+    });
+
+    it('keeps running when apps.connections.open fails during a refresh, reconnects, and answers', async () => {
+      fake.socket.failOpen({ kind: 'http', status: 503 });
+      fake.socket.failOpen({ kind: 'network' });
+      fake.socket.failOpen({ kind: 'http', status: 502 });
+      const opens = fake.socket.opens.length;
+      await fake.socket.refresh({ closeAfterMs: 200 });
+      await fake.waitFor(
+        () =>
+          proc.child.exitCode !== null || (fake.socket.opens.length >= opens + 4 && fake.connections === 1),
+        30_000,
+        'the bot to reconnect after three failures',
+      );
+      expect(proc.child.exitCode, proc.output().err).toBeNull();
+      expect(fake.socket.opens.slice(opens).map((o) => o.answer)).toEqual([
+        'http 503',
+        'network',
+        'http 502',
+        'ok',
+      ]);
+      expect(proc.output().out).toContain('could not connect; retrying');
+
+      await fake.sendSlashCommand({
+        command: '/ckpt',
+        text: 'list',
+        user_id: 'U0MAIN',
+        channel_id: 'C0CHATOPS',
+        response_url: fake.responseUrl('main-socket-1'),
+      });
+      const posted = await fake.waitFor(
+        () => fake.responses.find((r) => r.id === 'main-socket-1'),
+        15_000,
+        'reply',
+      );
+      expect(JSON.stringify(posted.body.blocks)).toMatch(/exp-sock\s+1\s+3/);
+
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    }, 90_000);
+  });
 });
