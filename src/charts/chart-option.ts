@@ -230,10 +230,12 @@ function lineLayout(chart: ReplyChart): ChartLayout {
     Math.max(...xs, ...marks.map((m) => (time ? slot(days, m.x) : m.x))),
   ];
   const plotPx = WIDTH - 120;
-  const rows = markRows(
-    marks,
-    (x) => (x1 === x0 ? 0.5 : ((time ? slot(days, x) : x) - x0) / (x1 - x0)),
-    plotPx,
+  const position = (x: number) => (x1 === x0 ? 0.5 : ((time ? slot(days, x) : x) - x0) / (x1 - x0));
+  const rows = markRows(marks, position, plotPx);
+  // A label centred on a mark at the right edge would run off the picture: widen the margin for it.
+  const right = Math.max(
+    40,
+    ...marks.map((m) => textWidth(m.label, 11) / 2 + 8 - (1 - position(m.x)) * plotPx),
   );
   const top = 66 + (marks.length > 0 ? 22 + Math.max(0, ...rows) * MARK_ROW_PX : 0);
   const lineSeries: LineSeriesOption[] = series.map((s, i) => ({
@@ -277,7 +279,7 @@ function lineLayout(chart: ReplyChart): ChartLayout {
       backgroundColor: '#ffffff',
       textStyle: { fontFamily: FONT },
       title: titles(chart, ys.length === 0),
-      grid: { left: 80, right: 40, top, bottom: chart.xLabel ? 60 : 40 },
+      grid: { left: 80, right, top, bottom: chart.xLabel ? 60 : 40 },
       xAxis: time
         ? {
             type: 'category',

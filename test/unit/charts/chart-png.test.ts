@@ -168,6 +168,14 @@ describe('line chart: the loss curve', () => {
     expect(Math.abs((report?.y ?? 0) - (spike?.y ?? 0))).toBeGreaterThanOrEqual(12);
   });
 
+  it('keeps a mark label at the right edge inside the picture', () => {
+    const edge: ReplyChart = { ...loss, marks: [{ x: 60, label: 'loss_spike at 1500000' }] };
+    const label = texts(chartSvg(edge)).find((x) => x.text === 'loss_spike at 1500000');
+    expect(label).toBeDefined();
+    // Centred on its x (text-anchor middle): half its width either side.
+    expect((label?.x ?? 0) + textWidth('loss_spike at 1500000', 11) / 2).toBeLessThanOrEqual(900);
+  });
+
   it('puts mark labels that would touch in different rows, and far-apart ones in the same row', () => {
     const pos = (x: number) => x / 100;
     const marks = [
