@@ -40,12 +40,19 @@ const found = (bin) =>
   ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/bin', '/usr/local/sbin'].some((d) =>
     existsSync(`${d}/${bin}`),
   );
+// file → Debian package: the font the charts are laid out for and drawn with (src/charts/chart-png.ts)
+const debianFiles = {
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf': 'fonts-dejavu-core',
+};
 const missing = [
-  ...new Set(
-    Object.entries(debian)
+  ...new Set([
+    ...Object.entries(debian)
       .filter(([bin]) => !found(bin))
       .map(([, pkg]) => pkg),
-  ),
+    ...Object.entries(debianFiles)
+      .filter(([file]) => !existsSync(file))
+      .map(([, pkg]) => pkg),
+  ]),
 ];
 if (missing.length > 0) {
   if (process.getuid?.() !== 0 || !found('apt-get')) {

@@ -34,6 +34,8 @@ export interface ReplyButton {
 export interface ReplyChartSeries {
   readonly name: string;
   readonly points: readonly (readonly [number, number])[];
+  /** Shown beside each point (same order as `points`), e.g. "83% (5/6)"; absent → the value itself. */
+  readonly labels?: readonly string[];
 }
 
 /** A point of note on a line chart's x axis (the 50-iteration report, a finding). */
@@ -49,6 +51,15 @@ export interface ReplyChart {
   readonly yLabel?: string;
   readonly series: readonly ReplyChartSeries[];
   readonly marks?: readonly ReplyChartMark[];
+  /**
+   * What x means. 'number' (the default): a value. 'time': milliseconds since the epoch, drawn as dates.
+   * 'category': a bar chart where each series is one bar named by the series' name, drawn in the given order.
+   */
+  readonly xType?: 'number' | 'time' | 'category';
+  /** A fixed value axis, e.g. [0, 100] for a percentage; absent → fitted to the data. */
+  readonly yDomain?: readonly [number, number];
+  /** Written after the values on the value axis, e.g. '%'. */
+  readonly yUnit?: string;
 }
 
 /**

@@ -4,17 +4,19 @@ import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
 import { trainingLogPath } from '../../src/training/submit-training.js';
 import { defineSubcommand } from '../core/command.js';
+import { codeTail } from './log-excerpt.js';
 
 const USAGE = '/train logs <jobid> [lines]';
-export const MAX_LOG_LINES = 500;
-/** What fits in one chat message. */
-const MAX_LOG_BYTES = 32 * 1024;
+export const MAX_LOG_LINES = 5000;
+/** What is read from the cluster at most, whatever the lines: the whole tail travels as one attached file. */
+export const MAX_LOG_BYTES = 2 * 1024 * 1024;
+const MIB = MAX_LOG_BYTES / (1024 * 1024);
 
 export const trainLogs = defineSubcommand({
   name: 'logs',
   summary: 'The last lines of a training job’s log',
   usage: USAGE,
-  help: `Shows the end of <LOGS_DIR>/training/neox-training-<jobid>.out: 50 lines by default, at most ${MAX_LOG_LINES} (and 32 KB).`,
+  help: `Shows the end of <LOGS_DIR>/training/neox-training-<jobid>.out: 50 lines by default, at most ${MAX_LOG_LINES} (and ${MIB} MiB). What does not fit in the message is attached whole as a file.`,
   permission: 'read',
   positionals: ['jobId', 'lines'],
   args: z.object({
@@ -28,24 +30,53 @@ export const trainLogs = defineSubcommand({
   }),
   async run({ jobId, lines }, ctx): Promise<Reply> {
     const path = trainingLogPath(ctx.config.LOGS_DIR, jobId);
-    const tail = await ctx.services.files.tailLog(path, lines, MAX_LOG_BYTES);
+    const tail = await ctx.services.files.tailLines(path, lines, MAX_LOG_BYTES);
     if (tail === null) {
       throw new UserError(
         `There is no log at ${path} (yet): the job may still be pending, or the id is wrong.`,
         USAGE,
       );
     }
-    const shown = tail.replace(/\n$/, '');
-    const count = shown === '' ? 0 : shown.split('\n').length;
+    const n = tail.lines.length;
+    const shown = codeTail(tail.lines);
+    const all = tail.lines.join('\n');
+    const attach = shown.lines < n;
+    const capNote = tail.capped
+      ? [`Only the last ${MIB} MiB of the log were read: ${n} whole lines of the ${lines} asked for.`]
+      : [];
     return {
       level: 'info',
-      title: `Job ${jobId}: last ${count} line(s)`,
-      code: shown === '' ? '(the log is empty)' : shown,
-      context: [
-        `\`${path}\``,
-        ...(Buffer.byteLength(tail) >= MAX_LOG_BYTES ? ['Cut to the last 32 KB.'] : []),
-      ],
-      data: { jobId, path, lines: count, text: tail },
+      title: `Job ${jobId}: last ${n} line${n === 1 ? '' : 's'}`,
+      ...(attach
+        ? {
+            text: shown.partial
+              ? `The last line alone is longer than a message: its end is shown; all ${n} line${n === 1 ? '' : 's'} attached (\`${fileName(jobId, n)}\`).`
+              : `Last ${shown.lines} of ${n} lines shown; all ${n} attached (\`${fileName(jobId, n)}\`).`,
+          }
+        : {}),
+      code: n === 0 ? '(the log is empty)' : shown.text,
+      ...(attach
+        ? {
+            files: [
+              {
+                filename: fileName(jobId, n),
+                title: `Job ${jobId}: last ${n} lines of ${path}`,
+                content: `${all}\n`,
+              },
+            ],
+          }
+        : {}),
+      context: [`\`${path}\``, ...capNote],
+      data: {
+        jobId,
+        path,
+        lines: n,
+        shown: shown.lines,
+        capped: tail.capped,
+        text: n === 0 ? '' : `${all}\n`,
+      },
     };
   },
 });
+
+const fileName = (jobId: string, n: number) => `neox-training-${jobId}-last-${n}-lines.log`;

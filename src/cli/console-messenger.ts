@@ -2,6 +2,7 @@ import type { MessageTarget, Messenger, PostedMessage } from '../messenger.js';
 import type { Reply } from '../reply.js';
 import { ConsoleButtons } from './console-buttons.js';
 import { ConsoleCharts } from './console-charts.js';
+import { ConsoleFiles } from './console-files.js';
 import { type ConsoleSurface, renderForConsole } from './render-console.js';
 
 /**
@@ -19,6 +20,7 @@ export class ConsoleMessenger implements Messenger {
     this.#surface = {
       buttons: surface.buttons ?? new ConsoleButtons(),
       charts: surface.charts ?? new ConsoleCharts(),
+      files: surface.files ?? new ConsoleFiles(),
     };
   }
 

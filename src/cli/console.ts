@@ -4,6 +4,7 @@ import type { DispatchDeps, Invoker } from '../../commands/core/dispatch.js';
 import type { CliOutput } from './cli.js';
 import { ConsoleButtons } from './console-buttons.js';
 import { ConsoleCharts } from './console-charts.js';
+import { ConsoleFiles } from './console-files.js';
 import { runConsoleLine, type WaitForWork } from './console-line.js';
 
 export type { WaitForWork } from './console-line.js';
@@ -18,6 +19,8 @@ export interface ConsoleOptions {
   readonly buttons?: ConsoleButtons;
   /** Where the session's charts are written; pass the ConsoleMessenger's. Default: a fresh temp dir. */
   readonly charts?: ConsoleCharts;
+  /** Where attached files are written. Default: a fresh temp dir. */
+  readonly files?: ConsoleFiles;
   /** Printed after the standard banner on a terminal (e.g. the demo's "things to try"). */
   readonly banner?: string;
   /** What the `wait` line runs; without it `wait` says there is nothing to wait for. */
@@ -68,6 +71,7 @@ export async function runConsole(deps: DispatchDeps, inv: Invoker, opts: Console
     io: opts.io,
     buttons: opts.buttons ?? new ConsoleButtons(),
     charts: opts.charts ?? new ConsoleCharts(),
+    files: opts.files ?? new ConsoleFiles(),
     ask,
     ...(opts.waitForWork ? { waitForWork: opts.waitForWork } : {}),
   };

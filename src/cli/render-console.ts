@@ -1,12 +1,15 @@
 import type { Reply } from '../reply.js';
 import { ConsoleButtons, type NumberedButton } from './console-buttons.js';
 import type { ConsoleCharts } from './console-charts.js';
+import { ConsoleFiles } from './console-files.js';
 import { renderText } from './render-text.js';
 
 /** What one console session shares between its answers and its out-of-band messages. */
 export interface ConsoleSurface {
   readonly buttons: ConsoleButtons;
   readonly charts: ConsoleCharts;
+  /** Where attached files are written; absent → they are printed whole. */
+  readonly files?: ConsoleFiles;
 }
 
 export interface ConsoleRendering {
@@ -15,11 +18,18 @@ export interface ConsoleRendering {
   readonly buttons: readonly NumberedButton[];
 }
 
-/** Reply → console text: buttons numbered for `press`, a chart written to a PNG file and named. */
+/** Reply → console text: buttons numbered for `press`, a chart written to a PNG file and named, files too. */
 export async function renderForConsole(reply: Reply, surface: ConsoleSurface): Promise<ConsoleRendering> {
   const buttons = (reply.buttons ?? []).map((b) => surface.buttons.add(b));
   const chartLines = reply.chart ? [await chartLine(reply, surface.charts)] : [];
-  const text = renderText(reply, { buttonLines: buttons.map(ConsoleButtons.line), chartLines });
+  const files = surface.files;
+  const fileLines =
+    files && reply.files ? await Promise.all(reply.files.map((f) => ConsoleFiles.line(files, f))) : undefined;
+  const text = renderText(reply, {
+    buttonLines: buttons.map(ConsoleButtons.line),
+    chartLines,
+    ...(fileLines ? { fileLines } : {}),
+  });
   return { text, buttons };
 }
 

@@ -9,6 +9,8 @@ export interface RenderTextExtras {
   readonly buttonLines?: readonly string[];
   /** Printed under the chart's text summary, e.g. where its PNG was written. */
   readonly chartLines?: readonly string[];
+  /** One line per attached file, e.g. where it was written; by default each file is printed whole. */
+  readonly fileLines?: readonly string[];
 }
 
 /** Reply → plain text for a terminal: same content as the Slack message, no markup. */
@@ -24,6 +26,16 @@ export function renderText(reply: Reply, extras: RenderTextExtras = {}): string 
   if (reply.table) out.push('', ...formatTable(reply.table));
   if (reply.code) out.push('', ...reply.code.split('\n').map((l) => `    ${l}`));
   if (reply.chart) out.push('', chartSummary(reply), ...(extras.chartLines ?? []));
+  if (reply.files && reply.files.length > 0) {
+    out.push(
+      '',
+      ...(extras.fileLines ??
+        reply.files.flatMap((f) => [
+          `── ${f.filename} (${f.title}) ──`,
+          ...f.content.replace(/\n$/, '').split('\n'),
+        ])),
+    );
+  }
   if (reply.buttons && reply.buttons.length > 0) {
     out.push(
       '',

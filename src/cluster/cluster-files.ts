@@ -1,6 +1,6 @@
 import type { ConfigProbe, ConfigRead, PathCheckRequest, PathFacts } from '../neox/config-probe.js';
 import { checkConfigPaths } from './config-paths.js';
-import { type LogRead, type LogReadRequest, tailLog } from './log-files.js';
+import { type LogRead, type LogReadRequest, type LogTail, tailLines, tailLog } from './log-files.js';
 import { LogReadBatcher, type LogReadBatcherOptions } from './log-read-batcher.js';
 import { modifiedTimes, readFileHead, readText, writeText } from './remote-files.js';
 import type { Transport } from './transport.js';
@@ -40,6 +40,11 @@ export class ClusterFiles implements ConfigProbe {
   /** The last `lines` lines of a log (at most `maxBytes`); null when there is no such file. */
   tailLog(file: string, lines: number, maxBytes?: number): Promise<string | null> {
     return tailLog(this.transport, file, lines, maxBytes);
+  }
+
+  /** The last `lines` whole lines of a log within `maxBytes`, and whether the cap cut; null when missing. */
+  tailLines(file: string, lines: number, maxBytes: number): Promise<LogTail | null> {
+    return tailLines(this.transport, file, lines, maxBytes);
   }
 
   /** What a log gained since a byte offset; reads asked for together go out as one command. */

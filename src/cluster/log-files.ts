@@ -31,6 +31,34 @@ export type LogRead =
       readonly checkpoint: string | null;
     };
 
+/** A log's last lines, whole, and whether the byte cap left out some of the lines asked for. */
+export interface LogTail {
+  /** Oldest first, without their newlines. */
+  readonly lines: readonly string[];
+  /** True when `maxBytes` cut: fewer lines than asked for, though the log has more. */
+  readonly capped: boolean;
+}
+
+/**
+ * The last `lines` whole lines of a log, within `maxBytes`; null when there is no such file. One byte more
+ * than the cap is read: when it comes, the cap cut, and the first (partial) line is dropped.
+ */
+export async function tailLines(
+  transport: Transport,
+  file: string,
+  lines: number,
+  maxBytes: number,
+): Promise<LogTail | null> {
+  const text = await tailLog(transport, file, lines, maxBytes + 1);
+  if (text === null) return null;
+  // Decoding never makes the text shorter in bytes (a split character becomes U+FFFD), so this is exact
+  // for a UTF-8 log.
+  const capped = Buffer.byteLength(text) > maxBytes;
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  const all = body === '' ? [] : body.split('\n');
+  return { lines: capped ? all.slice(1) : all, capped };
+}
+
 /** The last `lines` lines of a log, at most `maxBytes` of them; null when there is no such file. */
 export async function tailLog(
   transport: Transport,

@@ -59,6 +59,8 @@ export interface Finding {
   /** 1-based line number in the log (for `stalled`, the line of the last iteration seen). */
   readonly line: number;
   readonly excerpt: string;
+  /** The last iteration logged before it, where the scanner knows it (marked on the loss chart). */
+  readonly iteration?: number;
 }
 
 export const MAX_EXCERPT_CHARS = 500;

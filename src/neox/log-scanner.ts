@@ -147,7 +147,8 @@ export class LogScanner {
 
   private report(kind: FailureKind, line: number, text: string): void {
     if (this.state.findings.some((f) => f.kind === kind)) return;
-    const f = finding(kind, line, text);
+    const at = this.state.lastIteration;
+    const f = at === null ? finding(kind, line, text) : { ...finding(kind, line, text), iteration: at };
     this.state.findings.push(f);
     this.newFindings.push(f);
   }

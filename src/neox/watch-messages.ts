@@ -61,16 +61,25 @@ function checkpointLine(d: WatchData): string {
   return `no \`global_step*\` in \`${d.req.save}\` yet`;
 }
 
-export function lossChart(d: WatchData): Reply['chart'] {
+/** The loss so far, with the report iteration and each finding whose iteration is known marked on it. */
+export function lossChart(d: WatchData, reportAt?: number): Reply['chart'] {
   const points = d.scan.curve
     .map((p) => [p.iteration, lossToNumber(p.loss)] as const)
     .filter(([, v]) => Number.isFinite(v));
+  const marks = [
+    ...(reportAt === undefined ? [] : [{ x: reportAt, label: `report at ${reportAt}` }]),
+    ...d.scan.findings.flatMap((f) =>
+      typeof f.iteration === 'number' ? [{ x: f.iteration, label: `${f.kind} at ${f.iteration}` }] : [],
+    ),
+  ];
   return {
     kind: 'line',
     title: `Job ${d.req.jobId}: lm_loss`,
     xLabel: 'iteration',
     yLabel: 'lm_loss',
+    xType: 'number',
     series: [{ name: 'lm_loss', points }],
+    ...(marks.length > 0 ? { marks } : {}),
   };
 }
 
@@ -80,7 +89,7 @@ export function report50Message(d: WatchData, reportAt: number): Reply {
     title: `Job ${d.req.jobId}: ${reportAt}+ iterations completed`,
     text: `Training is running. Checkpoints: ${checkpointLine(d)}.`,
     fields: progressFields(d),
-    chart: lossChart(d),
+    chart: lossChart(d, reportAt),
     data: {
       event: 'report50',
       jobId: d.req.jobId,

@@ -94,34 +94,47 @@ function experimentRow(cmp: DigestComparison, n: string): string[] {
   ];
 }
 
-/** The 7-day trend when given and not empty; else success per experiment when any completed; else none. */
+/**
+ * The 7-day trend when given and not empty, dated by each period's start, 0–100%; else success per
+ * experiment that completed an upload, worst first (ties by name), each bar labelled "83.3% (5/6)"; else none.
+ */
 function digestChart(cmp: DigestComparison, opts: DigestReplyOptions): ReplyChart | undefined {
   const experiments = cmp.current.json.experiments;
-  const names = Object.keys(experiments);
   if (opts.trend?.some((p) => p.completed > 0)) {
+    // A day that completed nothing has no rate: a gap on its date, not a 0%.
+    const days = opts.trend.filter((p) => p.completed > 0);
     return {
       kind: 'line',
-      title: 'Upload success rate, last 7 days',
-      xLabel: 'days ago',
+      title: `Upload success rate, last ${opts.trend.length} days`,
       yLabel: 'success %',
+      xType: 'time',
+      yDomain: [0, 100],
+      yUnit: '%',
       series: [
         {
           name: 'all experiments',
-          points: opts.trend.map(
-            (p, i, a) => [i - (a.length - 1), Math.round(p.successRate * 10) / 10] as const,
-          ),
+          points: days.map((p) => [p.since.getTime(), Math.round(p.successRate * 10) / 10] as const),
+          labels: days.map((p) => `${Number(p.successRate.toFixed(1))}% of ${p.completed}`),
         },
       ],
     };
   }
-  if (!names.some((n) => (experiments[n]?.completed ?? 0) > 0)) return undefined;
+  const bars = Object.entries(experiments)
+    .filter(([, c]) => c.completed > 0)
+    .map(([name, c]) => ({ name, c, pct: Math.round(c.successRate * 1000) / 10 }))
+    .sort((a, b) => a.pct - b.pct || a.name.localeCompare(b.name));
+  if (bars.length === 0) return undefined;
   return {
     kind: 'bar',
     title: 'Upload success rate per experiment',
     yLabel: 'success %',
-    series: names.map((n, i) => ({
-      name: n,
-      points: [[i, Math.round((experiments[n]?.successRate ?? 0) * 1000) / 10] as const],
+    xType: 'category',
+    yDomain: [0, 100],
+    yUnit: '%',
+    series: bars.map((b, i) => ({
+      name: b.name,
+      points: [[i, b.pct] as const],
+      labels: [`${b.pct}% (${b.c.succeeded}/${b.c.completed})`],
     })),
   };
 }

@@ -102,7 +102,7 @@ describe('/train submit, status, logs, cancel', () => {
     expect(logs.code).toContain('training finished');
     const tooMany = await dispatchText(deps, slackUser(READER), 'train', `logs ${data.jobId} 100000`);
     expect(tooMany.level).toBe('error');
-    expect(tooMany.text).toMatch(/at most 500/);
+    expect(tooMany.text).toMatch(/at most 5000/);
   });
 
   it('a relative config path is resolved against NEOX_DIR and shown', async () => {
