@@ -1,18 +1,21 @@
 #!/usr/bin/env node
-// `npx chatops …` without a build step: register tsx's ESM loader, then run the TypeScript entry.
-import { register } from 'tsx/esm/api';
+// `chatops …`: the compiled CLI (dist/). In a checkout, dist/ is rebuilt first when a source file is newer.
+import { ensureBuilt } from './build-if-stale.js';
 
-register();
-try {
-  const { cliMain } = await import('../src/main.ts');
-  process.exitCode = await cliMain({
-    argv: process.argv.slice(2),
-    env: process.env,
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
-  });
-} catch (err) {
-  process.stderr.write(`chatops: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+if (ensureBuilt()) {
+  try {
+    const { cliMain } = await import('../dist/src/main.js');
+    process.exitCode = await cliMain({
+      argv: process.argv.slice(2),
+      env: process.env,
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+    });
+  } catch (err) {
+    process.stderr.write(`chatops: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
+} else {
   process.exitCode = 1;
 }

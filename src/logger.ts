@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { type DestinationStream, pino } from 'pino';
-import pretty from 'pino-pretty';
+import type pinoPretty from 'pino-pretty';
 
 /**
  * The one logger shape every room is given: structured fields first, then the message. pino's logger is
@@ -46,7 +47,9 @@ const REDACT = [
 export function createLogger(opts: LoggerOptions): Logger {
   const options = { level: opts.level, redact: { paths: REDACT, censor: '[redacted]' } };
   if (opts.pretty) {
-    // In-thread pretty stream (no worker transport): works the same under tsx, vitest and node.
+    // In-thread pretty stream (no worker transport): works the same under tsx, vitest and node. Loaded only
+    // for a terminal, so a process that logs JSON lines never pays for it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof pinoPretty;
     const stream = pretty({
       colorize: true,
       translateTime: 'SYS:HH:MM:ss.l',

@@ -1,19 +1,24 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createRegistry } from '../commands/index.js';
-import { buildRuntime, readEnv } from './app/runtime.js';
+import type { CliEnvironment } from './app/cli.js';
+import type { DemoEnvironment } from './app/demo.js';
+import { readEnv } from './app/read-env.js';
 import { AuditLog } from './audit.js';
 import { type Config, ConfigError, loadConfig, missingSlackSettings } from './config.js';
 import { createLogger } from './logger.js';
-import { createSlackMessenger } from './slack/create-slack-messenger.js';
-import { createSlackBot } from './slack/slack-bot.js';
 
 // The composition root: it reads the process's environment once and decides what talks to what. The Slack bot
-// starts here (`npm start`); the CLI (`chatops`, bin/chatops.js) enters through cliMain and the demo
-// (`npm run demo`, scripts/demo.ts) through demoMain, both wired in src/app.
+// starts here (`npm start`: node dist/src/main.js); the CLI (`chatops`, bin/chatops.js) enters through cliMain
+// and the demo (`npm run demo`, scripts/demo.ts) through demoMain, both wired in src/app. Each path imports
+// its modules when it is taken, so the CLI never loads Slack's and a settings error stops the bot at once.
 
-export { cliMain } from './app/cli.js';
-export { demoMain } from './app/demo.js';
+export async function cliMain(e: CliEnvironment): Promise<number> {
+  return (await import('./app/cli.js')).cliMain(e);
+}
+
+export async function demoMain(e: DemoEnvironment): Promise<number> {
+  return (await import('./app/demo.js')).demoMain(e);
+}
 
 export async function main(env: Readonly<Record<string, string | undefined>>): Promise<number> {
   let config: Config;
@@ -58,6 +63,13 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
     return 2;
   }
 
+  const [{ createRegistry }, { buildRuntime }, { createSlackMessenger }, { createSlackBot }] =
+    await Promise.all([
+      import('../commands/index.js'),
+      import('./app/runtime.js'),
+      import('./slack/create-slack-messenger.js'),
+      import('./slack/slack-bot.js'),
+    ]);
   // The messenger first: every feature is given it when built, so nothing is attached later.
   const messenger = createSlackMessenger(config, log.child({ component: 'slack' }));
   const runtime = await buildRuntime(config, log, audit, { messenger });

@@ -1,19 +1,24 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Invoker } from '../../commands/core/dispatch.js';
+import type { Registry } from '../../commands/core/registry.js';
 import { createRegistry } from '../../commands/index.js';
 import { AuditLog, type AuditRecord, type AuditSink } from '../audit.js';
-import { type CliOutput, runOnce } from '../cli/cli.js';
-import { runConsole, type WaitForWork } from '../cli/console.js';
+import { type CliOutput, runOnce, takeJsonFlag } from '../cli/cli.js';
+import type { WaitForWork } from '../cli/console.js';
 import { ConsoleButtons } from '../cli/console-buttons.js';
 import { ConsoleCharts } from '../cli/console-charts.js';
 import { ConsoleMessenger } from '../cli/console-messenger.js';
 import { type Config, ConfigError, loadConfigAllowingNoCluster } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
-import { buildRuntime, readEnv } from './runtime.js';
+import { offlineServices } from './offline-services.js';
+import { readEnv } from './read-env.js';
 
 // `chatops …`: the CLI entry. The user is the local unix user (`unix:<name>`); `operate` commands need the
 // name in CLI_OPERATORS (OPERATORS holds Slack ids, which a terminal cannot prove).
+// It loads what the invocation needs: help and the offline helpers run on offlineServices (no Redis, no SSH,
+// none of their clients loaded); a cluster command, the console and the demo import the runtime (runtime.ts),
+// which connects to each service only when a command first uses it.
 
 /** The channel name of this console's own messages when it runs the background work. */
 export const CONSOLE_CHANNEL = 'console';
@@ -65,6 +70,14 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   const buttons = new ConsoleButtons();
   const charts = new ConsoleCharts(e.chartDir === undefined ? {} : { dir: e.chartDir });
   const messenger = new ConsoleMessenger(io.out, { buttons, charts });
+  const name = e.user ?? userInfo().username;
+  const registry = createRegistry();
+  if (e.argv[0] !== 'console' && !e.background && runsOffline(registry, takeJsonFlag(e.argv).words)) {
+    const inv: Invoker = { user: { id: `unix:${name}`, name }, source: 'cli' };
+    const deps = { registry, services: offlineServices(messenger), config, audit, log };
+    return runOnce(deps, inv, e.argv, io);
+  }
+  const { buildRuntime } = await import('./runtime.js');
   const runtime = await buildRuntime(config, log, audit, {
     messenger,
     ...(e.localEnv ? { localEnv: e.localEnv } : {}),
@@ -75,7 +88,6 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   const waitForWork: WaitForWork | undefined = background
     ? (say) => runtime.waitForWork({ since, timeoutMs: background.waitTimeoutMs, say })
     : e.waitForWork;
-  const name = e.user ?? userInfo().username;
   // With the background work here, this console is where its messages go: name it as their channel, so a
   // batch gets its progress message and a watch its thread, as in Slack.
   const inv: Invoker = {
@@ -84,7 +96,7 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
     ...(e.background ? { channel: CONSOLE_CHANNEL } : {}),
   };
   const deps = {
-    registry: createRegistry(),
+    registry,
     services: runtime.services,
     config,
     audit,
@@ -93,6 +105,7 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   try {
     if (e.background) await runtime.start();
     if (e.argv[0] === 'console') {
+      const { runConsole } = await import('../cli/console.js');
       return await runConsole(deps, inv, {
         input: e.stdin,
         output: e.stdout,
@@ -108,6 +121,32 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   } finally {
     await runtime.close();
   }
+}
+
+const HELP_WORDS = new Set(['help', '--help', '-h']);
+
+/**
+ * Whether a one-shot invocation needs neither the cluster nor the queues: help in any form, an unknown
+ * command or subcommand (its error needs nothing), a subcommand only the CLI has (those read this machine's
+ * files: `train scan-log`), and a digest of a local directory (`--logs <dir>` instead of the cluster's).
+ * It follows dispatchWords' reading of the words (commands/core/dispatch.ts).
+ */
+export function runsOffline(registry: Registry, words: readonly string[]): boolean {
+  const [name, first, ...rest] = words;
+  if (name === undefined || HELP_WORDS.has(name)) return true;
+  const command = registry.command(name.replace(/^\//, ''));
+  if (!command) return true;
+  if (first === undefined) return command.defaultSubcommand === undefined;
+  if (first === 'help') return true;
+  const byDefault = first.startsWith('-') && !HELP_WORDS.has(first);
+  const sub = registry.subcommand(command, byDefault ? (command.defaultSubcommand ?? '') : first);
+  if (!sub) return true;
+  const args = byDefault ? [first, ...rest] : rest;
+  if (args.some((a) => HELP_WORDS.has(a))) return true;
+  // Refused from a terminal (the error needs nothing), or a CLI-only helper (it reads this machine's files).
+  if (sub.surfaces && !sub.surfaces.includes('cli')) return true;
+  if (sub.surfaces?.every((s) => s === 'cli')) return true;
+  return sub.flags?.logs !== undefined && args.some((a) => a === '--logs' || a.startsWith('--logs='));
 }
 
 /** The audit file if writable; otherwise records go to the log only, with one warning. */

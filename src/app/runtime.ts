@@ -1,6 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parseEnv } from 'node:util';
 import type { Services } from '../../commands/core/services.js';
 import type { AuditSink } from '../audit.js';
 import { auditingTransport } from '../cluster/audited-transport.js';
@@ -46,15 +43,8 @@ export interface RuntimeOptions {
   readonly clusterProblems?: readonly string[];
 }
 
-/** Config + `.env` (real environment variables win over the file). */
-export function readEnv(
-  env: Readonly<Record<string, string | undefined>>,
-  cwd = process.cwd(),
-): Record<string, string | undefined> {
-  const file = resolve(cwd, '.env');
-  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
-  return { ...fromFile, ...env };
-}
+// The environment a process starts from (read-env.ts stays light: the CLI reads it before choosing what to load).
+export { readEnv } from './read-env.js';
 
 export async function buildRuntime(
   config: Config,

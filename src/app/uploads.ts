@@ -13,18 +13,32 @@ export function createUploadFeature(
   deps: FeatureDeps,
   settings: UploadQueueSettings = uploadSettingsFrom(deps.config),
 ): Feature<UploadServices> {
-  const queue = deps.factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE);
-  const batches = new BatchThreads(
-    deps.factory.redis(),
-    deps.factory.keyPrefix(UPLOAD_QUEUE),
-    deps.messenger,
-    3_000,
-    (err) => deps.log.warn({ err: String(err) }, 'upload progress message failed'),
-  );
-  const service = new UploadQueueService(queue, createUploadGate(deps.factory, settings));
+  // Built on first use: a CLI command that never touches the upload queue opens no Redis connection for it.
+  let batches: BatchThreads | undefined;
+  let service: UploadQueueService | undefined;
+  const batchThreads = () =>
+    (batches ??= new BatchThreads(
+      deps.factory.redis(),
+      deps.factory.keyPrefix(UPLOAD_QUEUE),
+      deps.messenger,
+      3_000,
+      (err) => deps.log.warn({ err: String(err) }, 'upload progress message failed'),
+    ));
+  const queueService = () =>
+    (service ??= new UploadQueueService(
+      deps.factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE),
+      createUploadGate(deps.factory, settings),
+    ));
   let worker: UploadWorkerHandle | null = null;
   return {
-    services: { queue: service, batches },
+    services: {
+      get queue() {
+        return queueService();
+      },
+      get batches() {
+        return batchThreads();
+      },
+    },
     async start() {
       worker = await startUploadWorker({
         factory: deps.factory,
@@ -35,7 +49,7 @@ export function createUploadFeature(
           logsDir: deps.config.LOGS_DIR,
         },
         settings,
-        progress: batches,
+        progress: batchThreads(),
         log: deps.log,
       });
     },
