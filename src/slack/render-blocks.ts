@@ -44,10 +44,13 @@ export function escapeMrkdwn(s: string): string {
 
 /**
  * Prose may mention a user (`<@U0123ABCD>`, e.g. the submitter on an escalation) so that Slack notifies
- * them; every other `<…>` (`<!channel>`, links) stays escaped. Code blocks use escapeMrkdwn alone.
+ * them, or link a channel (`<#C0123ABCD>`, which notifies nobody); every other `<…>` (`<!channel>`, links)
+ * stays escaped. Code blocks use escapeMrkdwn alone.
  */
 export function escapeProse(s: string): string {
-  return escapeMrkdwn(s).replace(/&lt;@([UW][A-Z0-9]{2,})&gt;/g, '<@$1>');
+  return escapeMrkdwn(s)
+    .replace(/&lt;@([UW][A-Z0-9]{2,})&gt;/g, '<@$1>')
+    .replace(/&lt;#([CGD][A-Z0-9]{2,})&gt;/g, '<#$1>');
 }
 
 /** Cut already-escaped text to `max` without splitting an entity (`&amp;`) or a mention. */
