@@ -100,6 +100,9 @@ export class FakeSlack {
   readonly #pendingUploads = new Map<string, { filename: string; length: number; data?: Buffer }>();
   readonly #responseUses = new Map<string, number>();
   readonly #updateTimes: number[] = [];
+  readonly #forced: { method: string; error: string; times: number }[] = [];
+  /** chat.update's tier: calls per window (Tier 3, "50+ per minute"); tests may tighten it. */
+  #updateTier = { max: SLACK.updatesPerMinute as number, windowMs: 60_000 };
   readonly #rateLimits: { method: string; channel?: string; times: number; retryAfter: number }[] = [];
   readonly #acks = new Map<string, (ack: SocketAck) => void>();
   readonly #sockets = new Set<WebSocket>();
@@ -132,6 +135,16 @@ export class FakeSlack {
       retryAfter: opts.retryAfter ?? 1,
       ...(opts.channel ? { channel: opts.channel } : {}),
     });
+  }
+
+  /** The next `times` calls of `method` fail with Slack's `error` (a refusal the test cannot provoke). */
+  refuseNext(method: string, error: string, times = 1): void {
+    this.#forced.push({ method, error, times });
+  }
+
+  /** Tighten chat.update's rate limit so a test can cross it in seconds. */
+  updateTier(max: number, windowMs: number): void {
+    this.#updateTier = { max, windowMs };
   }
 
   /** A conversation of the workspace. The bot is a member only when `member` (default: not). */
@@ -284,6 +297,16 @@ export class FakeSlack {
       return json(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(limit.retryAfter) });
     }
     if (!token) return json(200, { ok: false, error: 'not_authed' });
+    const forced = this.#forced.find((f) => f.method === method && f.times > 0);
+    if (forced) {
+      forced.times--;
+      return this.#refuse(
+        json,
+        method,
+        forced.error,
+        typeof params.channel === 'string' ? params.channel : undefined,
+      );
+    }
     switch (method) {
       case 'auth.test':
         return json(200, {
@@ -334,10 +357,11 @@ export class FakeSlack {
       }
       case 'chat.update': {
         const now = Date.now();
-        while (this.#updateTimes.length > 0 && (this.#updateTimes[0] as number) <= now - 60_000)
+        const { max, windowMs } = this.#updateTier;
+        while (this.#updateTimes.length > 0 && (this.#updateTimes[0] as number) <= now - windowMs)
           this.#updateTimes.shift();
-        if (this.#updateTimes.length >= SLACK.updatesPerMinute) {
-          const after = Math.max(1, Math.ceil(((this.#updateTimes[0] as number) + 60_000 - now) / 1000));
+        if (this.#updateTimes.length >= max) {
+          const after = Math.max(1, Math.ceil(((this.#updateTimes[0] as number) + windowMs - now) / 1000));
           this.refusals.push({ method, error: 'ratelimited' });
           return json(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(after) });
         }
