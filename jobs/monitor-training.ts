@@ -4,7 +4,7 @@ import type { ClusterFiles } from '../src/cluster/cluster-files.js';
 import type { LogReadRequest } from '../src/cluster/log-files.js';
 import type { LogReadBatcher } from '../src/cluster/log-read-batcher.js';
 import type { Logger } from '../src/logger.js';
-import type { Messenger } from '../src/messenger.js';
+import { type Messenger, UndeliverableError } from '../src/messenger.js';
 import type { Finding } from '../src/neox/failure-kinds.js';
 import { createWatchData, type WatchData, WatchRequest } from '../src/neox/watch-state.js';
 import type { QueueFactory, RunningWorker } from '../src/queue/queue-factory.js';
@@ -83,7 +83,7 @@ export class TrainingMonitor {
   private readonly options: WatchOptions;
   private readonly now: () => number;
   /** Bytes read from logs by this process, for the benchmark. */
-  readonly stats = { bytesRead: 0, steps: 0, posts: 0 };
+  readonly stats = { bytesRead: 0, steps: 0, posts: 0, undeliverable: 0 };
 
   constructor(private readonly deps: TrainingMonitorDeps) {
     this.options = { ...DEFAULT_WATCH_OPTIONS, ...deps.options };
@@ -215,21 +215,36 @@ export class TrainingMonitor {
     while (data.outbox.length > 0 && !shutdown.aborted) {
       const reply = data.outbox[0];
       if (!reply) break;
-      const target = data.threadTs
-        ? { channel: data.req.channel, threadTs: data.threadTs }
-        : { channel: data.req.channel };
-      let posted: { channel: string; ts: string };
+      const target = {
+        channel: data.req.channel,
+        ...(data.threadTs ? { threadTs: data.threadTs } : {}),
+        // Told in a DM if the channel refuses the bot for good.
+        ...(data.req.submitter ? { notify: data.req.submitter } : {}),
+      };
+      let posted: { channel: string; ts: string } | null;
       try {
         posted = await this.deps.messenger.post(target, reply);
       } catch (e) {
-        this.deps.log.warn(
-          { jobId: data.req.jobId, err: String(e) },
-          'posting a training update failed; will retry',
-        );
-        return;
+        if (!(e instanceof UndeliverableError)) {
+          // Transient (Slack down, rate limited past the pacer's retries): the next poll tries again.
+          this.deps.log.warn(
+            { jobId: data.req.jobId, err: String(e) },
+            'posting a training update failed; will retry',
+          );
+          return;
+        }
+        // Refused for good, fallbacks included (the messenger logged it once): retrying would loop forever.
+        this.stats.undeliverable += 1;
+        posted = null;
       }
-      this.stats.posts += 1;
-      if (!data.threadTs) data.threadTs = posted.ts;
+      if (posted) {
+        this.stats.posts += 1;
+        if (posted.channel !== data.req.channel) {
+          // The thread moved to the fallback (the submitter's DM): the rest of it follows there.
+          data.req.channel = posted.channel;
+          data.threadTs = posted.ts;
+        } else if (!data.threadTs) data.threadTs = posted.ts;
+      }
       data.outbox.shift();
       if (shutdown.aborted) return;
       await job.updateData(data);

@@ -6,6 +6,7 @@ import { readEnv } from './app/read-env.js';
 import { AuditLog } from './audit.js';
 import { type Config, ConfigError, loadConfig, missingSlackSettings } from './config.js';
 import { createLogger } from './logger.js';
+import type { SlackMessenger } from './slack/slack-messenger.js';
 
 // The composition root: it reads the process's environment once and decides what talks to what. The Slack bot
 // starts here (`npm start`: node dist/src/main.js); the CLI (`chatops`, bin/chatops.js) enters through cliMain
@@ -70,9 +71,15 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
       import('./slack/create-slack-messenger.js'),
       import('./slack/slack-bot.js'),
     ]);
-  // The messenger first: every feature is given it when built, so nothing is attached later.
-  const messenger = createSlackMessenger(config, log.child({ component: 'slack' }));
-  const runtime = await buildRuntime(config, log, audit, { messenger });
+  // The messenger with the runtime's Redis, before any feature: every feature is given it when built.
+  let messenger: SlackMessenger | undefined;
+  const runtime = await buildRuntime(config, log, audit, {
+    messenger: (shared) => {
+      messenger = createSlackMessenger(config, log.child({ component: 'slack' }), shared);
+      return messenger;
+    },
+  });
+  if (!messenger) throw new Error('the runtime did not build the Slack messenger');
   const bot = createSlackBot({
     config,
     log,

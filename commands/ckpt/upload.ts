@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ExperimentName, HfOrg, Step } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
+import { cannotPostHere } from '../../src/messenger.js';
 import type { Reply } from '../../src/reply.js';
 import { checkpointStatus } from '../../src/uploads/checkpoint-status.js';
 import type { UploadQueueService } from '../../src/uploads/upload-queue-service.js';
@@ -127,7 +128,19 @@ export const ckptUpload = defineSubcommand({
         data: { experiment: args.experiment, added: [], existing: [] },
       };
     }
-    const { uploads } = ctx.services;
+    const { uploads, messenger } = ctx.services;
+    // The progress message goes to this channel: know it can before queueing anything.
+    if (ctx.channel && messenger.reach) {
+      const r = await messenger.reach(ctx.channel);
+      if (!r.ok) {
+        return {
+          level: 'error',
+          text: cannotPostHere(r.reason),
+          ephemeral: true,
+          data: { experiment: args.experiment, added: [], error: 'cannot_post_here', reason: r.reason },
+        };
+      }
+    }
     const batchId = `${args.experiment}-${ctx.now().getTime().toString(36)}`;
     const delay = args.uploadDelay;
     const result = await uploads.queue.enqueue({
@@ -153,19 +166,32 @@ export const ckptUpload = defineSubcommand({
     ctx.audit.note('queued', result.added.length);
 
     let thread: string | null = null;
+    let progressProblem: string | null = null;
     if (result.added.length > 0 && ctx.channel) {
-      const posted = await uploads.batches.start({
-        batchId,
-        channel: ctx.channel,
-        experiment: args.experiment,
-        steps: result.added,
-        requestedBy: ctx.user.id,
-      });
-      thread = posted.ts;
+      // The uploads are queued whatever happens here: a message that cannot be posted must not say otherwise.
+      try {
+        const posted = await uploads.batches.start({
+          batchId,
+          channel: ctx.channel,
+          experiment: args.experiment,
+          steps: result.added,
+          requestedBy: ctx.user.id,
+        });
+        thread = posted.ts;
+      } catch (e) {
+        progressProblem = e instanceof Error ? e.message : String(e);
+      }
     }
     return {
-      level: result.added.length > 0 ? 'ok' : 'info',
-      text: queuedLines(args.experiment, org, result, thread !== null).join('\n'),
+      level: result.added.length > 0 ? (progressProblem ? 'warn' : 'ok') : 'info',
+      text: [
+        ...queuedLines(args.experiment, org, result, thread !== null),
+        ...(progressProblem
+          ? [
+              `The uploads go ahead, but the progress message could not be posted (${progressProblem}): follow them with \`/ckpt status ${args.experiment}\` and \`/ckpt queue\`.`,
+            ]
+          : []),
+      ].join('\n'),
       data: { experiment: args.experiment, org, batchId, added: result.added, existing: result.existing },
     };
   },

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { SlurmJobName } from '../../src/args.js';
+import type { Config } from '../../src/config.js';
+import { cannotPostHere } from '../../src/messenger.js';
 import type { PreflightResult } from '../../src/neox/preflight.js';
 import type { Reply } from '../../src/reply.js';
 import { type SubmitTrainingInput, submitTraining } from '../../src/training/submit-training.js';
@@ -42,6 +44,19 @@ export async function runSubmit(
   acceptWarnings: boolean,
 ): Promise<Reply> {
   const cfg = ctx.config;
+  // Where the watch will post: this channel (checked before anything runs), or for the CLI the configured one.
+  const channel = ctx.channel ?? notifyChannel(cfg);
+  if (ctx.channel && ctx.services.messenger.reach) {
+    const r = await ctx.services.messenger.reach(ctx.channel);
+    if (!r.ok) {
+      return {
+        level: 'error',
+        text: cannotPostHere(r.reason),
+        ephemeral: true,
+        data: { submitted: false, error: 'cannot_post_here', reason: r.reason },
+      };
+    }
+  }
   const input: SubmitTrainingInput = { ...args, requestedBy: ctx.user.id, acceptWarnings };
   const r = await submitTraining(
     {
@@ -58,20 +73,25 @@ export async function runSubmit(
   if (r.kind === 'blocked') return blockedReply(pf);
   if (r.kind === 'needs-confirmation') return confirmReply(pf, args);
   ctx.audit.note('jobId', r.jobId);
-  await ctx.services.train.monitor.watch({
-    jobId: r.jobId,
-    logPath: r.logPath,
-    configPath: pf.configPath,
-    save: pf.savePath,
-    saveInterval: pf.config?.saveInterval ?? null,
-    submitter: ctx.source === 'slack' ? ctx.user.id : null,
-    channel: ctx.channel ?? 'cli',
-    threadTs: null,
-  });
+  if (channel) {
+    await ctx.services.train.monitor.watch({
+      jobId: r.jobId,
+      logPath: r.logPath,
+      configPath: pf.configPath,
+      save: pf.savePath,
+      saveInterval: pf.config?.saveInterval ?? null,
+      submitter: ctx.source === 'slack' ? ctx.user.id : null,
+      channel,
+      threadTs: null,
+    });
+  }
+  const where = ctx.channel ? 'a thread follows' : `a thread follows in <#${channel}>`;
   return {
     level: 'ok',
     title: `Submitted training job ${r.jobId}`,
-    text: 'Watching it: a thread follows with the 50-iteration report, any early failure and the final state.',
+    text: channel
+      ? `Watching it: ${where} with the 50-iteration report, any early failure and the final state.`
+      : 'Not watched: NOTIFY_CHANNEL is `none` (or neither it nor DIGEST_CHANNEL is set), so no thread follows. `/train status` shows the job.',
     fields: [
       { label: 'job id', value: r.jobId },
       { label: 'name', value: r.jobName },
@@ -85,9 +105,16 @@ export async function runSubmit(
       jobName: r.jobName,
       logPath: r.logPath,
       configPath: pf.configPath,
-      watching: true,
+      watching: channel !== null,
+      ...(channel ? { channel } : {}),
     },
   };
+}
+
+/** Where updates of work started outside Slack go: NOTIFY_CHANNEL, else DIGEST_CHANNEL; `none` is nowhere. */
+export function notifyChannel(cfg: Pick<Config, 'NOTIFY_CHANNEL' | 'DIGEST_CHANNEL'>): string | null {
+  if (cfg.NOTIFY_CHANNEL === 'none') return null;
+  return cfg.NOTIFY_CHANNEL ?? cfg.DIGEST_CHANNEL ?? null;
 }
 
 /** Preflight found problems: each names its fix, and nothing was submitted. */

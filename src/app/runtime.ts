@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Services } from '../../commands/core/services.js';
 import type { AuditSink } from '../audit.js';
 import { auditingTransport } from '../cluster/audited-transport.js';
@@ -35,8 +36,13 @@ export interface Runtime {
 }
 
 export interface RuntimeOptions {
-  /** Where the features post out-of-band messages: Slack's messenger, or the console's. */
-  readonly messenger: Messenger;
+  /**
+   * Where the features post out-of-band messages: the console's, or a builder given the process's Redis
+   * (Slack's messenger keeps its workspace-wide budget and long button payloads there).
+   */
+  readonly messenger:
+    | Messenger
+    | ((shared: { readonly redis: Redis; readonly keyPrefix: string }) => Messenger);
   /** Extra environment for a local transport (the demo's SLURM_CONF). */
   readonly localEnv?: Readonly<Record<string, string>>;
   /** The CLI without cluster settings: cluster commands fail naming these, offline ones still run. */
@@ -73,6 +79,10 @@ export async function buildRuntime(
     onError: (err, source) => log.warn({ err, source }, 'queue error'),
   });
   closers.push(() => queues.close());
+  const messenger =
+    typeof opts.messenger === 'function'
+      ? opts.messenger({ redis: queues.redis(), keyPrefix: queues.keyPrefix('slack') })
+      : opts.messenger;
 
   const files = new ClusterFiles(transport);
   const deps = (component: string): FeatureDeps => ({
@@ -82,7 +92,7 @@ export async function buildRuntime(
     files,
     config,
     log: log.child({ component }),
-    messenger: opts.messenger,
+    messenger,
   });
   const train = createTrainFeature(deps('train'));
   const uploads = createUploadFeature(deps('uploads'));
@@ -93,7 +103,7 @@ export async function buildRuntime(
     slurm,
     checkpoints: new CheckpointFiles(transport),
     files,
-    messenger: opts.messenger,
+    messenger,
     digest: digest.services,
     train: train.services,
     uploads: uploads.services,

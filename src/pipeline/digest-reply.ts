@@ -3,6 +3,9 @@ import type { DigestComparison } from './digest-stats.js';
 
 const CAUSE_LABEL = { rate_limited: 'rate limited (429)', timeout: 'timeout', other: 'other' } as const;
 const MAX_FAILURE_LINES = 15;
+/** Experiments in the message's table (most failures first, then most runs); all of them in the CSV. */
+const TOP_EXPERIMENTS = 15;
+const MAX_REPOS = 20;
 
 export interface DigestReplyOptions {
   /** Daily totals, oldest first, for a 7-day trend chart; omit for a per-experiment bar chart. */
@@ -16,16 +19,50 @@ export function digestReply(cmp: DigestComparison, opts: DigestReplyOptions = {}
   const d = cmp.current;
   const { since, until } = d.period;
   const names = Object.keys(d.json.experiments);
+  const exp = d.json.experiments;
+  const ranked = [...names].sort(
+    (a, b) =>
+      (exp[b]?.failed ?? 0) - (exp[a]?.failed ?? 0) ||
+      (exp[b]?.completed ?? 0) - (exp[a]?.completed ?? 0) ||
+      a.localeCompare(b),
+  );
   const rows = names.map((n) => experimentRow(cmp, n));
+  const top = ranked.slice(0, TOP_EXPERIMENTS).map((n) => experimentRow(cmp, n));
   const chart = digestChart(cmp, opts);
   const level = d.totals.failed > 0 ? 'warn' : 'ok';
+  const day = since.toISOString().slice(0, 10);
+  const long = names.length > TOP_EXPERIMENTS || d.json.uploadedRepos.length > MAX_REPOS;
+  const files = long
+    ? [
+        {
+          filename: `digest-${day}.csv`,
+          title: `Checkpoint upload digest ${day}: every experiment`,
+          content: csv([...TABLE_COLUMNS], rows),
+        },
+        ...(d.json.uploadedRepos.length > MAX_REPOS
+          ? [
+              {
+                filename: `models-uploaded-${day}.txt`,
+                title: `Models uploaded ${day}`,
+                content: `${d.json.uploadedRepos.join('\n')}\n`,
+              },
+            ]
+          : []),
+      ]
+    : [];
   return {
     level: names.length === 0 ? 'info' : level,
     title: `Checkpoint upload digest ${since.toISOString()} – ${until.toISOString()}`,
     text: summaryLines(cmp).join('\n'),
-    ...(rows.length > 0 ? { table: { columns: [...TABLE_COLUMNS], rows } } : {}),
+    ...(rows.length > 0 ? { table: { columns: [...TABLE_COLUMNS], rows: top } } : {}),
     ...(chart ? { chart } : {}),
+    ...(files.length > 0 ? { files } : {}),
     context: [
+      ...(names.length > TOP_EXPERIMENTS
+        ? [
+            `Top ${TOP_EXPERIMENTS} of ${names.length} experiments (most failures first): every experiment in the attached \`${files[0]?.filename}\`.`,
+          ]
+        : []),
       `A run belongs to the period by its log's modification time; previous period: ${cmp.previous.totals.succeeded}/${cmp.previous.totals.completed}.`,
     ],
     data: d.json,
@@ -65,7 +102,7 @@ function summaryLines(cmp: DigestComparison): string[] {
     for (const f of d.failures.slice(0, MAX_FAILURE_LINES)) {
       const step = f.step === null ? '' : ` step ${f.step}`;
       lines.push(
-        `• ${f.experiment}${step} job \`${f.jobId ?? '?'}\` ${CAUSE_LABEL[f.cause]}: ${f.line ?? '(no line)'}`,
+        `• ${f.experiment}${step} job \`${f.jobId ?? '?'}\` ${CAUSE_LABEL[f.cause]}: ${(f.line ?? '(no line)').slice(0, 200)}`,
       );
     }
     if (d.failures.length > MAX_FAILURE_LINES)
@@ -73,9 +110,20 @@ function summaryLines(cmp: DigestComparison): string[] {
   }
   if (d.json.uploadedRepos.length > 0) {
     lines.push('', `*Models uploaded* (${d.json.uploadedRepos.length})`);
-    lines.push(d.json.uploadedRepos.map((r) => `\`${r}\``).join(', '));
+    const repos = d.json.uploadedRepos;
+    lines.push(
+      repos
+        .slice(0, MAX_REPOS)
+        .map((r) => `\`${r}\``)
+        .join(', ') + (repos.length > MAX_REPOS ? ` … and ${repos.length - MAX_REPOS} more (attached)` : ''),
+    );
   }
   return lines;
+}
+
+function csv(columns: readonly string[], rows: readonly (readonly string[])[]): string {
+  const cell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+  return `${[columns, ...rows].map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`;
 }
 
 function experimentRow(cmp: DigestComparison, n: string): string[] {

@@ -1,4 +1,5 @@
 import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { Redis } from 'ioredis';
 import { type ChartRenderer, ResvgChartRenderer } from '../charts/chart-png.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -17,13 +18,19 @@ export function slackClientOptions(config: Pick<Config, 'SLACK_API_URL'>): WebCl
 }
 
 /**
- * The Slack messenger, built by the composition root before the features and the bot, so background work
- * is given a messenger at construction. It has its own Web API client with the bot token.
+ * The Slack messenger, built by the composition root with the process's Redis and before the features and
+ * the bot, so background work is given a messenger at construction. It has its own Web API client.
  */
 export function createSlackMessenger(
-  config: Pick<Config, 'SLACK_API_URL' | 'SLACK_BOT_TOKEN'>,
+  config: Pick<Config, 'SLACK_API_URL' | 'SLACK_BOT_TOKEN' | 'DIGEST_CHANNEL'>,
   log: Logger,
-  opts: { readonly pacer?: ChannelPacer; readonly chartRenderer?: ChartRenderer } = {},
+  opts: {
+    readonly pacer?: ChannelPacer;
+    readonly chartRenderer?: ChartRenderer;
+    /** The process's Redis (the workspace-wide edit budget, long button payloads) and its key prefix. */
+    readonly redis?: Redis;
+    readonly keyPrefix?: string;
+  } = {},
 ): SlackMessenger {
   const client = new WebClient(config.SLACK_BOT_TOKEN, {
     ...slackClientOptions(config),
@@ -34,5 +41,10 @@ export function createSlackMessenger(
     opts.pacer ?? new ChannelPacer({ log }),
     log,
     opts.chartRenderer ?? new ResvgChartRenderer(),
+    {
+      ...(opts.redis ? { redis: opts.redis } : {}),
+      ...(opts.keyPrefix ? { keyPrefix: opts.keyPrefix } : {}),
+      ...(config.DIGEST_CHANNEL ? { fallbackChannel: config.DIGEST_CHANNEL } : {}),
+    },
   );
 }

@@ -3,8 +3,8 @@ import type { Invoker } from '../../commands/core/dispatch.js';
 import { type DispatchDeps, dispatchAction, dispatchText } from '../../commands/core/dispatch.js';
 import type { Logger } from '../logger.js';
 import type { Reply } from '../reply.js';
-import { renderBlocks } from './render-blocks.js';
-import type { SlackMessenger } from './slack-messenger.js';
+import { ACTION_SUFFIX, renderBlocks } from './render-blocks.js';
+import { SlackMessenger } from './slack-messenger.js';
 
 /** Slack's `&`, `<`, `>` arrive HTML-escaped in command text; users meant the characters. */
 export function decodeSlackText(text: string): string {
@@ -13,14 +13,45 @@ export function decodeSlackText(text: string): string {
 
 /** One listener per slash command: ack at once, dispatch, answer through response_url (and its chart). */
 export function registerCommands(app: App, deps: DispatchDeps, messenger: SlackMessenger, log: Logger): void {
-  const deliver = async (respond: RespondFn, channel: string | undefined, reply: Reply) => {
-    const msg = renderBlocks(reply);
+  const deliver = async (respond: RespondFn, channel: string | undefined, user: string, reply: Reply) => {
+    const prepared = await messenger.prepare(reply);
+    // A reply with attachments (a chart, a full table) is posted in the channel, so they go in its thread;
+    // response_url gives no message ts to thread under.
+    const msg = renderBlocks(prepared);
+    if (!reply.ephemeral && channel && (reply.chart || msg.files.length > 0)) {
+      if ((await messenger.reach(channel)).ok) {
+        try {
+          await messenger.postHere({ channel }, prepared);
+          return;
+        } catch (err) {
+          log.warn(
+            { err: String(err), channel },
+            'could not post the reply in the channel; answering via response_url',
+          );
+        }
+      }
+    }
+    const attachable = msg.files.length === 0 && !reply.chart;
+    const shown = attachable
+      ? msg
+      : renderBlocks(
+          {
+            ...prepared,
+            context: [
+              ...(prepared.context ?? []),
+              'Attachments cannot be shown here: invite @chatops to this channel (`/invite @chatops`).',
+            ],
+          },
+          { attach: false },
+        );
     await respond({
       response_type: reply.ephemeral ? 'ephemeral' : 'in_channel',
-      text: msg.text,
-      blocks: msg.blocks as never,
+      text: shown.text,
+      blocks: shown.blocks as never,
     });
-    if (reply.chart && !reply.ephemeral && channel) await messenger.uploadChart({ channel }, reply.chart);
+    // An ephemeral answer's attachments go to the user's DM.
+    if (reply.ephemeral && msg.files.length > 0)
+      await messenger.post({ channel: user, notify: user }, { text: 'The full answer:', files: msg.files });
   };
 
   for (const command of deps.registry.commands) {
@@ -35,7 +66,7 @@ export function registerCommands(app: App, deps: DispatchDeps, messenger: SlackM
       await acked;
       const reply = await dispatchText(deps, inv, command.name, decodeSlackText(body.text ?? ''));
       try {
-        await deliver(respond, body.channel_id, reply);
+        await deliver(respond, body.channel_id, body.user_id, reply);
       } catch (err) {
         log.error({ err, command: command.name, user: body.user_id }, 'could not deliver the reply to Slack');
       }
@@ -49,12 +80,25 @@ export function registerCommands(app: App, deps: DispatchDeps, messenger: SlackM
  */
 export function registerActions(app: App, deps: DispatchDeps, log: Logger): void {
   const seen = new Map<string, number>();
+  // The Slack messenger keeps the payloads too long for a button value (slack-messenger.ts).
+  const m = deps.services.messenger;
+  const resolveValue = (v: string) => (m instanceof SlackMessenger ? m.resolveValue(v) : Promise.resolve(v));
   for (const actionId of deps.registry.actionIds) {
-    app.action(actionId, async ({ ack, body, action, respond }) => {
+    // A repeated action id in one message carries a suffix (render-blocks.ts): the same action.
+    const id = new RegExp(`^${escapeRegExp(actionId)}(${ACTION_SUFFIX}\\d+)?$`);
+    app.action(id, async ({ ack, body, action, respond }) => {
       await ack();
       if (body.type !== 'block_actions' || action.type !== 'button') return;
       const messageTs = body.container?.message_ts ?? body.message?.ts ?? '';
-      const value = action.value ?? '';
+      const value = await resolveValue(action.value ?? '');
+      if (value === null) {
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          text: 'This button has expired (its request is kept for 7 days): run the command again.',
+        });
+        return;
+      }
       const key = `${messageTs}|${actionId}|${value}`;
       const now = Date.now();
       for (const [k, t] of seen) if (now - t > 15 * 60_000) seen.delete(k);
@@ -93,3 +137,5 @@ export function registerActions(app: App, deps: DispatchDeps, log: Logger): void
     });
   }
 }
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');

@@ -39,11 +39,13 @@ export class BatchThreads implements UploadProgress {
     for (const s of b.steps)
       states[String(s)] = JSON.stringify({ state: 'queued', detail: '' } satisfies StepState);
     const meta = { channel: b.channel, experiment: b.experiment, requestedBy: b.requestedBy, ts: '' };
-    const posted = await this.messenger.post({ channel: b.channel }, render(meta, states));
+    const notify = SLACK_USER.test(b.requestedBy) ? { notify: b.requestedBy } : {};
+    const posted = await this.messenger.post({ channel: b.channel, ...notify }, render(meta, states));
     const key = this.key(b.batchId);
+    // Where it really went: the requester's DM when the channel refused the bot.
     await this.redis
       .multi()
-      .hset(`${key}:meta`, { ...meta, ts: posted.ts })
+      .hset(`${key}:meta`, { ...meta, channel: posted.channel, ts: posted.ts })
       .hset(`${key}:steps`, states)
       .expire(`${key}:meta`, 30 * 24 * 3600)
       .expire(`${key}:steps`, 30 * 24 * 3600)
@@ -101,7 +103,9 @@ export class BatchThreads implements UploadProgress {
       },
       states,
     );
-    if (messenger.update) await messenger.update({ channel: meta.channel, ts: meta.ts }, reply);
+    // A refused edit (Slack down, message deleted) must not keep the batch from saying it is finished.
+    if (messenger.update)
+      await messenger.update({ channel: meta.channel, ts: meta.ts }, reply).catch(this.onError);
     const parsed = Object.values(states).map(parseStep);
     const done = parsed.length > 0 && parsed.every((s) => TERMINAL.has(s.state));
     // Exactly one closing message per batch, whichever replica sees the end first.
@@ -112,6 +116,12 @@ export class BatchThreads implements UploadProgress {
         {
           level: ok === parsed.length ? 'ok' : 'warn',
           text: `All ${parsed.length} uploads of \`${meta.experiment}\` finished: ${ok} uploaded, ${parsed.length - ok} failed.`,
+          ...(parsed.length > SMALL_BATCH
+            ? {
+                context: ['The per-step table is attached.'],
+                files: [stepsCsv(meta.experiment ?? '', states)],
+              }
+            : {}),
         },
       );
     }
@@ -151,31 +161,99 @@ function parseStep(raw: string): StepState {
   }
 }
 
+/** Up to this many steps the message shows a row per step; beyond, counts and what needs attention. */
+const SMALL_BATCH = 20;
+const MAX_LISTED = 10;
+const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+/** Slack's header limit (docs/domain.md#block-kit-limits), less the level icon. */
+const TITLE_MAX = 140;
+
+function stepRows(states: Record<string, string>) {
+  return Object.entries(states)
+    .map(([step, raw]) => ({ step: Number(step), ...parseStep(raw) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+function stepsCsv(experiment: string, states: Record<string, string>) {
+  const cell = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+  const lines = [
+    'step,state,detail',
+    ...stepRows(states).map((r) => [String(r.step), r.state, r.detail].map(cell).join(',')),
+  ];
+  return {
+    filename: `uploads-${experiment}.csv`.replace(/[^A-Za-z0-9._-]+/g, '-'),
+    title: `Uploads of ${experiment}: every step`,
+    content: `${lines.join('\r\n')}\r\n`,
+  };
+}
+
+/** The title keeps its count whatever the experiment's name: the name is shortened in the middle. */
+function title(experiment: string, uploaded: number, total: number): string {
+  const tail = `: ${uploaded}/${total} uploaded`;
+  const room = TITLE_MAX - 'Uploads of '.length - tail.length;
+  const name =
+    experiment.length <= room
+      ? experiment
+      : `${experiment.slice(0, Math.ceil((room - 1) / 2))}…${experiment.slice(-Math.floor((room - 1) / 2))}`;
+  return `Uploads of ${name}${tail}`;
+}
+
 function render(
   meta: { experiment: string; requestedBy: string; channel: string; ts: string },
   states: Record<string, string>,
 ): Reply {
-  const rows = Object.entries(states)
-    .map(([step, raw]) => ({ step: Number(step), ...parseStep(raw) }))
-    .sort((a, b) => a.step - b.step);
+  const rows = stepRows(states);
   const count = (s: string) => rows.filter((r) => r.state === s).length;
   const uploaded = count('uploaded');
   const failed = count('failed');
   const done = uploaded + failed === rows.length;
+  const small = rows.length <= SMALL_BATCH;
+  const requester = SLACK_USER.test(meta.requestedBy) ? `<@${meta.requestedBy}>` : meta.requestedBy;
   return {
     level: done ? (failed > 0 ? 'warn' : 'ok') : 'info',
-    title: `Uploads of ${meta.experiment}: ${uploaded}/${rows.length} uploaded`,
+    title: title(meta.experiment, uploaded, rows.length),
+    ...(small ? {} : { text: compactLines(rows).join('\n') }),
     fields: [
       { label: 'uploaded', value: String(uploaded) },
       { label: 'running', value: String(count('running') + count('submitted')) },
       { label: 'waiting', value: String(count('queued') + count('waiting') + count('retrying')) },
       { label: 'failed', value: String(failed) },
     ],
-    table: {
-      columns: ['step', 'state', 'detail'],
-      rows: rows.map((r) => [String(r.step), r.state, r.detail.slice(0, 200)]),
-    },
-    context: [`requested by <@${meta.requestedBy}>`],
+    ...(small
+      ? {
+          table: {
+            columns: ['step', 'state', 'detail'],
+            rows: rows.map((r) => [String(r.step), r.state, r.detail.slice(0, 200)]),
+          },
+        }
+      : {}),
+    context: [`requested by ${requester}`],
     data: { experiment: meta.experiment, steps: rows },
   };
+}
+
+/** A long batch: the current Hub pause, what runs, what failed (each list bounded), and where the rest is. */
+function compactLines(rows: ReturnType<typeof stepRows>): string[] {
+  const out: string[] = [];
+  const pause = rows.find((r) => r.state === 'waiting' && r.detail)?.detail;
+  if (pause) out.push(`*Now:* ${pause.slice(0, 200)}`);
+  const retrying = rows.filter((r) => r.state === 'retrying');
+  if (retrying[0])
+    out.push(`*Retrying* ${retrying.length}: step ${retrying[0].step} ${retrying[0].detail.slice(0, 200)}`);
+  const active = rows.filter((r) => r.state === 'running' || r.state === 'submitted');
+  if (active.length > 0)
+    out.push(
+      `*Running:* ${active
+        .slice(0, MAX_LISTED)
+        .map((r) => `${r.step} (${r.detail})`)
+        .join(', ')}${active.length > MAX_LISTED ? ` and ${active.length - MAX_LISTED} more` : ''}`,
+    );
+  const failed = rows.filter((r) => r.state === 'failed');
+  if (failed.length > 0) {
+    out.push('*Failed:*');
+    for (const r of failed.slice(0, MAX_LISTED)) out.push(`• step ${r.step}: ${r.detail.slice(0, 200)}`);
+    if (failed.length > MAX_LISTED) out.push(`… and ${failed.length - MAX_LISTED} more failed`);
+  }
+  out.push(`${rows.length} steps: the full per-step table is attached to the closing message in the thread.`);
+  return out;
 }

@@ -22,6 +22,7 @@ describe('outbound pacing per channel', () => {
   let fake: FakeSlack;
   beforeAll(async () => {
     fake = await FakeSlack.start();
+    for (const c of ['C0BUSY', 'C0QUIET', 'C0CHART', 'C0ORDER']) fake.channel(c, { member: true });
   });
   afterAll(async () => {
     await fake?.stop();
@@ -87,13 +88,14 @@ describe('outbound pacing per channel', () => {
 
   it('sends at most one message per second to one channel, in order', async () => {
     const m = messenger();
+    const root = await m.post({ channel: 'C0ORDER' }, { text: 'root' });
     const before = fake.callsTo('chat.postMessage').length;
     await Promise.all(
-      [1, 2, 3].map((i) => m.post({ channel: 'C0ORDER', threadTs: '1.1' }, { text: `update ${i}` })),
+      [1, 2, 3].map((i) => m.post({ channel: 'C0ORDER', threadTs: root.ts }, { text: `update ${i}` })),
     );
     const calls = fake.callsTo('chat.postMessage').slice(before);
     expect(calls.map((c) => c.params.text)).toEqual(['update 1', 'update 2', 'update 3']);
-    expect(calls.every((c) => c.params.thread_ts === '1.1')).toBe(true);
+    expect(calls.every((c) => c.params.thread_ts === root.ts)).toBe(true);
     for (let i = 1; i < calls.length; i++) {
       expect((calls[i]?.at ?? 0) - (calls[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(950);
     }

@@ -41,7 +41,11 @@ describe('manifest.yml', () => {
     }));
     // When this fails after changing a command's summary or usageHint: npx tsx scripts/manifest.ts
     expect(inManifest).toEqual(inRegistry);
-    expect(m.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write']));
+    // Public channels without an invite, joining before background work, the submitter's DM as the
+    // fallback, attachments (README.md, "Channels and attachments").
+    expect([...m.oauth_config.scopes.bot].sort()).toEqual(
+      ['channels:join', 'chat:write', 'chat:write.public', 'commands', 'files:write', 'im:write'].sort(),
+    );
     // Slack would HTML-escape & < > in the text we tokenise and turn mentions into <@U…> ids.
     expect(m.features.slash_commands.every((c) => c.should_escape === false)).toBe(true);
   });

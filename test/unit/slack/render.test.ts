@@ -3,6 +3,7 @@ import { renderText } from '../../../src/cli/render-text.js';
 import { errorReply } from '../../../src/reply.js';
 import { renderBlocks, sparkline } from '../../../src/slack/render-blocks.js';
 import { isFreshTimestamp } from '../../../src/slack/request-freshness.js';
+import { blockTextLength, TOTAL_BLOCK_TEXT_BUDGET } from '../../../src/slack/slack-limits.js';
 
 describe('Block Kit rendering', () => {
   it('renders every part of a Reply', () => {
@@ -70,8 +71,75 @@ describe('Block Kit rendering', () => {
       const t = (b as { text?: { text: string } }).text?.text ?? '';
       expect(t.length).toBeLessThanOrEqual(3000);
     }
-    expect(JSON.stringify(m.blocks)).toContain('more rows not shown');
+    expect(blockTextLength(m.blocks)).toBeLessThanOrEqual(TOTAL_BLOCK_TEXT_BUDGET);
+    const all = JSON.stringify(m.blocks);
+    const shown = (all.match(/experiment-\d+/g) ?? []).length;
+    expect(all).toContain(`… and ${2000 - shown} more rows: full table (\`table.csv\`) attached.`);
+    expect(all).toContain('The text continues: all of it (`message.txt`) attached.');
+    expect(m.files.map((f) => f.filename)).toEqual(['log.txt', 'message.txt', 'table.csv']);
+    expect(m.files[2]?.content.split('\r\n')).toHaveLength(2002); // header, 2000 rows, final line end
+    expect(m.files[1]?.content).toBe('y'.repeat(10_000));
     expect(m.text.length).toBeLessThanOrEqual(3000);
+  });
+
+  it('sizes after escaping: a traceback full of <module> keeps its closing fence and its last lines', () => {
+    const lines = Array.from({ length: 400 }, (_, i) => `  File "x.py", line ${i}, in <module> & more`);
+    const m = renderBlocks({ title: 'Log', code: lines.join('\n') });
+    const code = m.blocks.find((b) => JSON.stringify(b).includes('```')) as unknown as {
+      text: { text: string };
+    };
+    expect(code.text.text.length).toBeLessThanOrEqual(3000);
+    expect(code.text.text.endsWith('line 399, in &lt;module&gt; &amp; more```')).toBe(true);
+    expect(code.text.text).not.toMatch(/&[a-z]{0,3}$|&l…|&am…/);
+    expect(m.files[0]).toMatchObject({ filename: 'log.txt', content: lines.join('\n') });
+    expect(JSON.stringify(m.blocks)).toMatch(
+      /Showing the last \d+ lines: the whole text \(`log.txt`\) attached/,
+    );
+  });
+
+  it('keeps the count of a long title, the end of a confirm text, and whole cells in the CSV', () => {
+    const name = `pythia-${'very-long-experiment-name-'.repeat(8)}final`;
+    const m = renderBlocks({
+      title: `Uploads of ${name}: 12/300 uploaded`,
+      table: { columns: ['experiment', 'n'], rows: [[`${name}-${'x'.repeat(200)}-v2`, '1']] },
+      buttons: [
+        {
+          actionId: 'a.b',
+          label: 'Cancel',
+          value: '1',
+          confirm: {
+            title: 'Sure?',
+            text: `Cancel ${'/a/long/path'.repeat(40)}? This cannot be undone.`,
+            confirm: 'Yes',
+            deny: 'No',
+          },
+        },
+      ],
+    });
+    const header = (m.blocks[0] as unknown as { text: { text: string } }).text.text;
+    expect(header.length).toBeLessThanOrEqual(150);
+    expect(header.endsWith(': 12/300 uploaded')).toBe(true);
+    const confirm = JSON.stringify(m.blocks.find((b) => b.type === 'actions'));
+    expect(confirm).toContain('This cannot be undone.');
+    const table = JSON.stringify(m.blocks.find((b) => JSON.stringify(b).includes('```')));
+    expect(table).toContain('-v2');
+    expect(m.files[0]?.content).toContain(`${name}-${'x'.repeat(200)}-v2`);
+    expect(JSON.stringify(m.blocks)).toContain('Long cells are shortened');
+  });
+
+  it('gives each action_id once per message and never cuts a button value', () => {
+    const m = renderBlocks({
+      buttons: [
+        { actionId: 'train.resubmit', label: 'A', value: 'a' },
+        { actionId: 'train.resubmit', label: 'B', value: 'b' },
+        { actionId: 'train.big', label: 'Big', value: 'v'.repeat(2001) },
+      ],
+    });
+    const els = (
+      m.blocks.find((b) => b.type === 'actions') as unknown as { elements: { action_id: string }[] }
+    ).elements;
+    expect(els.map((e) => e.action_id)).toEqual(['train.resubmit', 'train.resubmit~2']);
+    expect(JSON.stringify(m.blocks)).toContain('button is left out: its request is too long for Slack');
   });
 
   it('draws sparklines and shows them for charts in text and blocks', () => {

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { WebClient } from '@slack/web-api';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { silentLogger } from '../../../src/logger.js';
+import { ChannelPacer } from '../../../src/slack/channel-pacer.js';
+import { RedisRateBudget } from '../../../src/slack/rate-budget.js';
+import { SlackMessenger } from '../../../src/slack/slack-messenger.js';
+import { BatchThreads } from '../../../src/uploads/batch-progress.js';
+import { FakeSlack } from '../../helpers/fake-slack.js';
+
+// Edits against the strict stand-in with the testbed's Redis: one chat.update budget for every replica,
+// the latest content of a message wins, and a long upload batch stays a message Slack accepts.
+
+const tb = inject('testbed');
+let fake: FakeSlack;
+const redises: Redis[] = [];
+const prefix = `t${randomUUID().slice(0, 8)}:`;
+
+const replica = (budget?: { max: number; windowMs: number }) => {
+  const redis = new Redis(tb.redis.url);
+  redises.push(redis);
+  const client = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, rejectRateLimitedCalls: true });
+  return new SlackMessenger(client, new ChannelPacer({ minIntervalMs: 20 }), silentLogger(), undefined, {
+    redis,
+    keyPrefix: prefix,
+    ...(budget
+      ? {
+          updateBudget: new RedisRateBudget(
+            redis,
+            `${prefix}budget:chat.update`,
+            budget.max,
+            budget.windowMs,
+          ),
+        }
+      : {}),
+  });
+};
+
+beforeAll(async () => {
+  fake = await FakeSlack.start();
+  fake.channel('C0UP', { member: true });
+});
+afterAll(async () => {
+  for (const r of redises) r.disconnect();
+  await fake?.stop();
+});
+
+describe('chat.update within one workspace-wide budget', () => {
+  it('two replicas editing many messages stay under the tier together: no 429, every message ends current', async () => {
+    // Slack's tier scaled down: 10 edits per 2 s. The replicas share a budget of 8 per 2.5 s through Redis
+    // (a call is counted when it leaves and arrives a little later, so the budget's window is the longer).
+    fake.updateTier(10, 2000);
+    const a = replica({ max: 8, windowMs: 2500 });
+    const b = replica({ max: 8, windowMs: 2500 });
+    const posted = await Promise.all(
+      [a, a, a, b, b, b].map((m, i) => m.post({ channel: 'C0UP' }, { text: `message ${i}: 0` })),
+    );
+    const t0 = Date.now();
+    await Promise.all(
+      posted.map(async (p, i) => {
+        const m = i < 3 ? a : b;
+        for (let n = 1; n <= 4; n++) await m.update(p, { text: `message ${i}: ${n}` });
+      }),
+    );
+    const ms = Date.now() - t0;
+    expect(fake.refusals.filter((r) => r.method === 'chat.update')).toEqual([]);
+    for (const [i, p] of posted.entries())
+      expect(fake.messages.get(`C0UP|${p.ts}`)?.text).toBe(`message ${i}: 4`);
+    // 24 edits at 8 per 2.5 s take at least two windows.
+    expect(ms).toBeGreaterThanOrEqual(5000);
+    fake.updateTier(50, 60_000);
+  }, 30_000);
+
+  it('sends only the latest content of a message while its edit waits', async () => {
+    const m = replica();
+    const p = await m.post({ channel: 'C0UP' }, { text: 'v0' });
+    const before = fake.callsTo('chat.update').length;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => m.update(p, { text: `v${i + 1}` })));
+    const calls = fake.callsTo('chat.update').slice(before);
+    expect(calls.length).toBeLessThanOrEqual(3);
+    expect(fake.messages.get(`C0UP|${p.ts}`)?.text).toBe('v20');
+    expect(m.stats.coalesced).toBeGreaterThanOrEqual(17);
+  });
+});
+
+describe('an upload batch of 300 steps', () => {
+  it('keeps its message compact and accepted, attaches the per-step table, and closes even when an edit is refused', async () => {
+    const m = replica();
+    const redis = new Redis(tb.redis.url);
+    redises.push(redis);
+    const errors: unknown[] = [];
+    const batches = new BatchThreads(redis, prefix, m, 60_000, (e) => errors.push(e));
+    const name = `pythia-${'deduplicated-'.repeat(12)}run`;
+    const steps = Array.from({ length: 300 }, (_, i) => (i + 1) * 1000);
+    const root = await batches.start({
+      batchId: 'b1',
+      channel: 'C0UP',
+      experiment: name,
+      steps,
+      requestedBy: 'U0ALICE',
+    });
+    for (const [i, s] of steps.entries()) {
+      const event =
+        i < 200
+          ? ({ kind: 'succeeded', slurmJobId: String(i), repos: [`org/${name}-step${s}`] } as const)
+          : i < 290
+            ? ({ kind: 'waiting', why: 'Hub pause until 12:00:00 UTC (rate limited)', until: 0 } as const)
+            : ({ kind: 'failed', reason: `rate limited; retries exhausted for global_step${s}` } as const);
+      await batches.report('b1', `${name}@${s}`, event);
+    }
+    await batches.flush('b1');
+    const msg = fake.messages.get(`C0UP|${root.ts}`);
+    expect(msg?.edits).toBe(1);
+    const blocks = JSON.stringify(msg?.blocks);
+    const header = (msg?.blocks[0] as { text?: { text: string } } | undefined)?.text?.text ?? '';
+    expect(header.length).toBeLessThanOrEqual(150);
+    expect(header.endsWith(': 200/300 uploaded')).toBe(true);
+    expect(blocks).toContain('Hub pause until 12:00:00 UTC');
+    expect(blocks).toContain('step 291000: rate limited; retries exhausted');
+    expect(blocks).toContain(
+      '300 steps: the full per-step table is attached to the closing message in the thread.',
+    );
+    expect(fake.refusals.filter((r) => r.channel === 'C0UP')).toEqual([]);
+
+    // The rest finish, but Slack refuses the last edit: the batch still closes.
+    for (const s of steps.slice(200, 290))
+      await batches.report('b1', `${name}@${s}`, { kind: 'succeeded', slurmJobId: 'x', repos: ['org/r'] });
+    fake.refuseNext('chat.update', 'msg_blocks_too_long');
+    await batches.flush('b1');
+    expect(fake.refusals.at(-1)).toMatchObject({ method: 'chat.update', error: 'msg_blocks_too_long' });
+    expect(errors).toHaveLength(1);
+    const closing = fake.messagesIn('C0UP').find((x) => x.threadTs === root.ts);
+    expect(closing?.text).toContain(`All 300 uploads of \`${name}\` finished: 290 uploaded, 10 failed.`);
+    const csv = await fake.waitFor(() => fake.files.find((f) => f.threadTs === root.ts), 10_000, 'the CSV');
+    const lines = csv.data.toString('utf8').trim().split('\r\n');
+    expect(lines).toHaveLength(301);
+    expect(lines[1]).toBe(`1000,uploaded,org/${name}-step1000`);
+  });
+});
