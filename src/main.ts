@@ -1,10 +1,13 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRegistry } from '../commands/index.js';
+import { checkRedisAtStart, startOps } from './app/ops.js';
 import { buildRuntime, readEnv } from './app/runtime.js';
+import { botShutdown } from './app/shutdown.js';
 import { AuditLog } from './audit.js';
 import { type Config, ConfigError, loadConfig, missingSlackSettings } from './config.js';
 import { createLogger } from './logger.js';
+import { createPromMetrics } from './ops/prom-metrics.js';
 import { createSlackMessenger } from './slack/create-slack-messenger.js';
 import { createSlackBot } from './slack/slack-bot.js';
 
@@ -51,36 +54,52 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
     return 2;
   }
 
+  // BullMQ cannot run on a Redis that evicts keys: refuse before anything starts (src/app/ops.ts).
+  const redisProblems = await checkRedisAtStart(config.REDIS_URL, log.child({ component: 'ops' }));
+  if (redisProblems.length > 0) {
+    process.stderr.write(`${redisProblems.join('\n')}\nNothing was started.\n`);
+    return 2;
+  }
+  // Every room records into the one Prometheus registry, served with readiness by the ops server.
+  const metrics = createPromMetrics();
+
   // The messenger first: every feature is given it when built, so nothing is attached later.
-  const messenger = createSlackMessenger(config, log.child({ component: 'slack' }));
-  const runtime = await buildRuntime(config, log, audit, { messenger });
+  const messenger = createSlackMessenger(config, log.child({ component: 'slack' }), { metrics });
+  const runtime = await buildRuntime(config, log, audit, { messenger, metrics });
+  metrics.addGauges(runtime.gauges);
   const bot = createSlackBot({
     config,
     log,
     messenger,
-    deps: { registry: createRegistry(), services: runtime.services, config, audit, log },
+    deps: { registry: createRegistry(), services: runtime.services, config, audit, log, metrics },
   });
-  await runtime.start();
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    // Stop taking commands first, let queued Slack messages go out, then stop workers, then connections.
-    await bot.stop();
+  // Stop in order within SHUTDOWN_TIMEOUT_S: cron, Slack intake, in-flight commands, workers, Redis and SSH
+  // (src/app/shutdown.ts); a second signal exits at once.
+  const shutdown = botShutdown({ config, log, runtime, bot, metrics, exit: (code) => process.exit(code) });
+  const checks = [...runtime.checks, shutdown.readiness];
+  let ops: Awaited<ReturnType<typeof startOps>>;
+  try {
+    ops = await startOps(config, metrics, checks, log.child({ component: 'ops' }));
+  } catch (err) {
+    log.fatal(
+      { err, port: config.OPS_PORT },
+      'the ops server could not start (OPS_PORT / OPS_HOST; 0 = off)',
+    );
     await runtime.close();
-    log.info('stopped');
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+    return 1;
+  }
+  shutdown.closeLast(() => ops?.close() ?? Promise.resolve());
+  process.on('SIGTERM', () => shutdown.signal('SIGTERM'));
+  process.on('SIGINT', () => shutdown.signal('SIGINT'));
+  await runtime.start();
 
   try {
     await bot.start();
   } catch (err) {
     log.fatal({ err }, 'the Slack bot could not start');
     await runtime.close();
+    await ops?.close();
     return 1;
   }
   return -1;

@@ -21,7 +21,7 @@ export function createUploadFeature(
     3_000,
     (err) => deps.log.warn({ err: String(err) }, 'upload progress message failed'),
   );
-  const service = new UploadQueueService(queue, createUploadGate(deps.factory, settings));
+  const service = new UploadQueueService(queue, createUploadGate(deps.factory, settings), deps.log);
   let worker: UploadWorkerHandle | null = null;
   return {
     services: { queue: service, batches },
@@ -37,6 +37,7 @@ export function createUploadFeature(
         settings,
         progress: batches,
         log: deps.log,
+        metrics: deps.metrics,
       });
     },
     async close() {

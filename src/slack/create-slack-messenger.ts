@@ -2,8 +2,10 @@ import { WebClient, type WebClientOptions } from '@slack/web-api';
 import { type ChartRenderer, ResvgChartRenderer } from '../charts/chart-png.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { boltLogger } from './bolt-logger.js';
 import { ChannelPacer } from './channel-pacer.js';
+import { withSlackApiMetrics } from './slack-api-metrics.js';
 import { SlackMessenger } from './slack-messenger.js';
 
 /** The Web API client settings the bot and its messenger share. */
@@ -23,12 +25,16 @@ export function slackClientOptions(config: Pick<Config, 'SLACK_API_URL'>): WebCl
 export function createSlackMessenger(
   config: Pick<Config, 'SLACK_API_URL' | 'SLACK_BOT_TOKEN'>,
   log: Logger,
-  opts: { readonly pacer?: ChannelPacer; readonly chartRenderer?: ChartRenderer } = {},
+  opts: {
+    readonly pacer?: ChannelPacer;
+    readonly chartRenderer?: ChartRenderer;
+    readonly metrics?: Metrics;
+  } = {},
 ): SlackMessenger {
-  const client = new WebClient(config.SLACK_BOT_TOKEN, {
-    ...slackClientOptions(config),
-    logger: boltLogger(log),
-  });
+  const client = withSlackApiMetrics(
+    new WebClient(config.SLACK_BOT_TOKEN, { ...slackClientOptions(config), logger: boltLogger(log) }),
+    opts.metrics,
+  );
   return new SlackMessenger(
     client,
     opts.pacer ?? new ChannelPacer({ log }),
