@@ -76,10 +76,12 @@ export function createShutdown(opts: ShutdownOptions): Shutdown {
   };
 }
 
-/** Wait until `count()` is 0, or `ms` has passed: in-flight commands finishing their replies. */
-export async function settled(count: () => number, ms: number, pollMs = 50): Promise<void> {
-  const until = Date.now() + ms;
-  while (count() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, pollMs));
+/**
+ * Wait until `count()` is 0: in-flight commands finishing their replies. No limit of its own: the stop's
+ * deadline ends the wait (and names this step as open), since a reply is what someone is waiting on.
+ */
+export async function settled(count: () => number, pollMs = 50): Promise<void> {
+  while (count() > 0) await new Promise((r) => setTimeout(r, pollMs));
 }
 
 export interface BotShutdown extends Shutdown {
@@ -110,7 +112,7 @@ export function botShutdown(o: {
     steps: [
       { name: 'cron', run: () => o.runtime.stopIntake() },
       { name: 'Slack intake', run: () => o.bot.stop() },
-      { name: 'commands in flight', run: (ms) => settled(o.metrics.inFlight, ms) },
+      { name: 'commands in flight', run: () => settled(o.metrics.inFlight) },
       { name: 'workers, queues, Redis and SSH', run: () => o.runtime.close() },
       { name: 'ops server', run: () => last() },
     ],
