@@ -228,10 +228,11 @@ export class TrainingMonitor {
       this.deps.log.warn({ ...fields, event: 'finding', kind }, `training finding: ${kind}`);
     }
     if (now.final && !before.final) {
-      this.deps.log.info(
-        { ...fields, event: 'final', state: data.slurmState },
-        `training job ended: ${data.slurmState ?? 'unknown'}`,
-      );
+      // The final state is Slurm's accounting answer, carried by the final message (squeue's last is RUNNING).
+      const msg = data.outbox.find((r) => (r.data as { event?: unknown } | undefined)?.event === 'final');
+      const state = (msg?.data as { state?: unknown } | undefined)?.state;
+      const shown = typeof state === 'string' ? state : 'unknown';
+      this.deps.log.info({ ...fields, event: 'final', state: shown }, `training job ended: ${shown}`);
     }
   }
 
