@@ -68,7 +68,7 @@ export const freePort = () =>
   });
 
 /** Bounded wait until GET url answers (tsx compiles on first start: slow on a busy machine). */
-export async function waitForHttp(url: string, bot: BotProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitForHttp(url: string, bot: BotProcess, timeoutMs = 150_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ok = await fetch(url).then(

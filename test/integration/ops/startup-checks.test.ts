@@ -85,5 +85,5 @@ describe('the start-up check of Redis', () => {
     const c = createRedisConnection(r.info.url, 'command');
     expect(await c.keys('*')).toEqual([]);
     await c.quit();
-  }, 60_000);
+  }, 180_000);
 });

@@ -80,7 +80,7 @@ describe('upload log lines', () => {
       settings: env.settings,
       log,
     });
-    await env.drained(60_000);
+    await env.drained(150_000);
 
     const jobId = uploadJobId('exp-log', 100);
     const story = lines.filter((l) => l.jobId === jobId);
@@ -111,7 +111,7 @@ describe('upload log lines', () => {
       slurmJobId: second?.slurmJobId,
       repos: ['test-org/sfm-exp-log'],
     });
-  }, 90_000);
+  }, 200_000);
 
   it('a failed upload says why', async () => {
     env = await createUploadEnv(tb, {
@@ -141,11 +141,11 @@ describe('upload log lines', () => {
       settings: env.settings,
       log,
     });
-    await env.drained(60_000);
+    await env.drained(150_000);
     const failed = lines.find((l) => l.event === 'failed');
     expect(failed).toMatchObject({ experiment: 'exp-fail', step: 100, jobId: uploadJobId('exp-fail', 100) });
     expect(String(failed?.cause)).toMatch(/^gave up after 0 retries: rate limited/);
     expect(String(failed?.msg)).toBe(`upload failed: ${String(failed?.cause)}`);
     expect(failed?.slurmJobId).toMatch(/^\d+$/);
-  }, 90_000);
+  }, 200_000);
 });
