@@ -1,15 +1,17 @@
 // The house rules `npm run lint` checks (dependency-cruiser): who may import whom. Rooms, bottom up:
-//   shared contracts  src/{config,errors,reply,messenger,logger,audit,cron,edit-distance}.ts
+//   shared contracts  src/{config,errors,reply,messenger,logger,audit,metrics,cron,edit-distance}.ts
 //   pure knowledge    src/neox, src/pipeline          (text in, facts out: no I/O rooms)
 //   plumbing          src/cluster (the only room that runs anything on the cluster), src/queue (BullMQ)
 //   features          src/training, src/uploads, src/digest   (services over the plumbing)
 //   work and commands jobs/ (BullMQ processors, sweeps), commands/ (pure: parse, call services, Reply)
 //   rendering         src/charts                      (Reply.chart → PNG for every surface: shared contracts only)
 //   surfaces          src/slack, src/cli              (render a Reply, deliver messages)
+//   ops               src/ops (the ops HTTP server, readiness, the Prometheus side of src/metrics.ts: shared
+//                     contracts only; the only importer of prom-client)
 //   wiring            src/app (imported only by src/main.ts, the composition root)
 //   beside them       src/sandbox (a private cluster, Redis, sshd and Hub on loopback for the demo and the
 //                     tests: it imports only the shared contracts; only the wiring starts it)
-const SHARED = '^src/(args|config|errors|reply|messenger|logger|audit|cron|edit-distance)[.]ts$';
+const SHARED = '^src/(args|config|errors|reply|messenger|logger|audit|metrics|cron|edit-distance)[.]ts$';
 const PURE = '^src/(neox|pipeline)/';
 const FEATURES = '^src/(training|uploads|digest)/';
 const SURFACES = '^src/(slack|cli)/';
@@ -98,6 +100,30 @@ module.exports = {
       to: { path: '^src/charts/' },
     },
     {
+      name: 'ops-knows-only-the-contracts',
+      severity: 'error',
+      comment:
+        'src/ops serves health, readiness and metrics from what it is given (checks, a registry); the wiring gives it.',
+      from: { path: '^src/ops/' },
+      to: { path: '^(src|commands|jobs)/', pathNot: [SHARED, '^src/ops/'] },
+    },
+    {
+      name: 'only-ops-imports-prom-client',
+      severity: 'error',
+      comment:
+        'Rooms record through the Metrics interface they are given (src/metrics.ts), never prom-client.',
+      from: { path: PRODUCT, pathNot: '^src/ops/' },
+      to: { path: '^node_modules/prom-client/' },
+    },
+    {
+      name: 'only-wiring-uses-ops',
+      severity: 'error',
+      comment:
+        'The ops server and the Prometheus registry are built by the wiring (src/app, src/main.ts) only.',
+      from: { path: PRODUCT, pathNot: '^src/(ops/|app/|main[.]ts$)' },
+      to: { path: '^src/ops/' },
+    },
+    {
       name: 'only-main-imports-app',
       severity: 'error',
       comment: 'src/app wires the features; only the composition root (src/main.ts) imports it.',
@@ -131,7 +157,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|dist|test|bench|scripts|bin)/' },
+    // node_modules is not followed, but stays visible so a rule can name a package (prom-client).
+    exclude: { path: '^(dist|test|bench|scripts|bin)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

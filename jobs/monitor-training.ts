@@ -174,6 +174,7 @@ export class TrainingMonitor {
         return never(); // shut down while waiting: the next worker resumes this job
       }
       const before = data.bytesRead;
+      const said = structuredClone(data.reported);
       try {
         await stepWatch(stepDeps, data, snap);
       } catch (e) {
@@ -183,6 +184,7 @@ export class TrainingMonitor {
       }
       this.stats.steps += 1;
       this.stats.bytesRead += data.bytesRead - before;
+      this.logEvents(said, data);
       if (shutdown.aborted) return never();
       // A quiet poll (no new bytes, nothing to say) is not worth a Redis write per watch.
       const now = signature(data);
@@ -204,6 +206,34 @@ export class TrainingMonitor {
       lastIteration: data.scan.lastIteration,
       findings: data.reported.findings,
     };
+  }
+
+  /** One log line per watch event decided in this step: the report, each finding, the final state. */
+  private logEvents(before: WatchData['reported'], data: WatchData): void {
+    const save = data.req.save;
+    const fields = {
+      experiment: save ? (save.replace(/\/+$/, '').split('/').pop() ?? null) : null,
+      step: data.scan.lastIteration,
+      jobId: watchJobId(data.req.jobId),
+      slurmJobId: data.req.jobId,
+    };
+    const now = data.reported;
+    if (now.report50 && !before.report50) {
+      this.deps.log.info(
+        { ...fields, event: 'report', lastLoss: data.scan.lastLoss },
+        'training report posted',
+      );
+    }
+    for (const kind of now.findings.slice(before.findings.length)) {
+      this.deps.log.warn({ ...fields, event: 'finding', kind }, `training finding: ${kind}`);
+    }
+    if (now.final && !before.final) {
+      // The final state is Slurm's accounting answer, carried by the final message (squeue's last is RUNNING).
+      const msg = data.outbox.find((r) => (r.data as { event?: unknown } | undefined)?.event === 'final');
+      const state = (msg?.data as { state?: unknown } | undefined)?.state;
+      const shown = typeof state === 'string' ? state : 'unknown';
+      this.deps.log.info({ ...fields, event: 'final', state: shown }, `training job ended: ${shown}`);
+    }
   }
 
   /** Post the outbox in order; each message leaves the outbox (and Redis) right after it is posted. */

@@ -1,5 +1,6 @@
 import { DelayedError, type Job, type Queue, UnrecoverableError } from 'bullmq';
 import type { Logger } from '../src/logger.js';
+import type { Metrics } from '../src/metrics.js';
 import { parsePipelineLines } from '../src/pipeline/pipeline-log.js';
 import type { ShutdownAwareProcessor } from '../src/queue/queue-factory.js';
 import type { PipelineCluster } from '../src/uploads/pipeline-cluster.js';
@@ -36,6 +37,8 @@ export interface UploadWorkerDeps {
   readonly pipeline: PipelineSettings;
   readonly progress?: UploadProgress;
   readonly log: Logger;
+  /** Runs that ended by outcome, and Hub pauses. */
+  readonly metrics?: Pick<Metrics, 'uploads' | 'hubPauses'>;
   /** Renew the per-experiment lock this often while a pipeline runs. */
   readonly lockRenewMs: number;
   /** Random spread added to delays so many refused jobs do not wake at the same instant. */
@@ -93,6 +96,24 @@ class UploadProcessor {
     }
   }
 
+  /**
+   * One line per state change an operator follows: `event` names it; experiment, step and both job ids are
+   * fields on every line, so one upload's story is a filter away.
+   */
+  #logEvent(a: Attempt, level: 'info' | 'warn', event: string, msg: string, extra: object = {}): void {
+    this.deps.log[level](
+      {
+        event,
+        experiment: a.d.experiment,
+        step: a.d.step,
+        jobId: a.jobId,
+        slurmJobId: a.d.slurmJobId,
+        ...extra,
+      },
+      msg,
+    );
+  }
+
   async #save(a: Attempt, patch: Partial<UploadJobData>): Promise<void> {
     a.d = { ...a.d, ...patch };
     await a.job.updateData(a.d);
@@ -127,10 +148,11 @@ class UploadProcessor {
   /** Ends with a Slurm job id saved in the job's data, or throws a DelayedError when the gate refuses. */
   async #submitOrResume(a: Attempt): Promise<void> {
     if (a.d.slurmJobId !== null) {
+      this.#logEvent(a, 'info', 'resumed', 'upload resumed: waiting for its pipeline run');
       if (!a.d.singleton) return;
       const holder = await this.deps.gate.acquireLock(a.d.experiment, a.jobId);
       if (holder !== a.jobId)
-        this.deps.log.warn({ jobId: a.jobId, holder }, 'resumed upload lost its experiment lock');
+        this.#logEvent(a, 'warn', 'lock-lost', 'resumed upload lost its experiment lock', { holder });
       return;
     }
     const jobName = pipelineJobName(a.d);
@@ -139,10 +161,7 @@ class UploadProcessor {
     const adopted = a.d.submitting ? await this.#findOwnRun(a.d, jobName) : undefined;
     if (adopted) {
       await this.#save(a, { ...submitted(adopted, this.#now()) });
-      this.deps.log.warn(
-        { jobId: a.jobId, slurmJobId: adopted },
-        'adopted a pipeline run submitted before a crash',
-      );
+      this.#logEvent(a, 'warn', 'adopted', 'upload adopted the pipeline run submitted before a crash');
       return;
     }
     const adm = await this.deps.gate.admit({
@@ -154,11 +173,16 @@ class UploadProcessor {
     if (!adm.ok) {
       const why = describeRefusal(adm);
       if (a.d.waitingFor !== why) {
+        this.#logEvent(a, 'info', 'waiting', `upload waiting: ${why}`, {
+          why: adm.why,
+          until: new Date(adm.retryAt).toISOString(),
+        });
         await this.#save(a, { waitingFor: why });
         await this.#progress.report(a.d.batchId, a.jobId, { kind: 'waiting', why, until: adm.retryAt });
       }
       throw await this.#delay(a, adm.retryAt);
     }
+    this.#logEvent(a, 'info', 'admitted', 'upload admitted');
     await this.#submit(a, jobName);
   }
 
@@ -182,6 +206,7 @@ class UploadProcessor {
     });
     // Before anything else: a resumed job must find this id and not submit again.
     await this.#save(a, submitted(slurmJobId, this.#now()));
+    this.#logEvent(a, 'info', 'submitted', `upload submitted as Slurm job ${slurmJobId}`);
     await this.#progress.report(d.batchId, a.jobId, { kind: 'submitted', slurmJobId });
   }
 
@@ -247,6 +272,8 @@ class UploadProcessor {
     if (decision.kind === 'succeeded') {
       await this.#save(a, { runs: [...d.runs, record], waitingFor: null });
       await this.#release(a);
+      this.deps.metrics?.uploads.inc({ outcome: 'succeeded' });
+      this.#logEvent(a, 'info', 'finished', 'upload finished', { repos: record.repos, retries: d.retries });
       await this.#progress.report(d.batchId, jobId, { kind: 'succeeded', slurmJobId, repos: record.repos });
       return { slurmJobId, repos: record.repos, retries: d.retries };
     }
@@ -255,8 +282,24 @@ class UploadProcessor {
         decision.pauseUntil,
         `HTTP 429 from the Hub (${d.experiment} step ${d.step}): ${record.line}`,
       );
+      this.deps.metrics?.hubPauses.inc({});
+      this.#logEvent(
+        a,
+        'warn',
+        'paused',
+        `Hub rate limit: every upload start paused until ${new Date(decision.pauseUntil).toISOString()}`,
+        {
+          until: new Date(decision.pauseUntil).toISOString(),
+          line: record.line,
+        },
+      );
     }
     if (decision.kind === 'failed') {
+      this.deps.metrics?.uploads.inc({ outcome: 'failed' });
+      this.#logEvent(a, 'warn', 'failed', `upload failed: ${decision.reason}`, {
+        cause: decision.reason,
+        line: record.line,
+      });
       await this.#save(a, {
         runs: [...d.runs, record],
         slurmJobId: null,
@@ -267,6 +310,13 @@ class UploadProcessor {
       await this.#progress.report(d.batchId, jobId, { kind: 'failed', reason: decision.reason });
       throw new UnrecoverableError(decision.reason);
     }
+    this.deps.metrics?.uploads.inc({ outcome: 'retrying' });
+    this.#logEvent(a, 'warn', 'retrying', `upload will retry after ${runLabel(record)}`, {
+      cause: runLabel(record),
+      line: record.line,
+      retry: d.retries + 1,
+      retryAt: new Date(decision.retryAt).toISOString(),
+    });
     // Forget the finished run first: if we die after this, the next attempt submits a fresh one.
     await this.#save(a, {
       runs: [...d.runs, record],

@@ -6,6 +6,7 @@ import { readEnv } from './app/read-env.js';
 import { AuditLog } from './audit.js';
 import { type Config, ConfigError, loadConfig, missingSlackSettings } from './config.js';
 import { createLogger } from './logger.js';
+import type { ReadinessCheck } from './ops/readiness.js';
 import type { SlackMessenger } from './slack/slack-messenger.js';
 
 // The composition root: it reads the process's environment once and decides what talks to what. The Slack bot
@@ -64,55 +65,97 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
     return 2;
   }
 
-  const [{ createRegistry }, { buildRuntime }, { createSlackMessenger }, { createSlackBot }] =
-    await Promise.all([
-      import('../commands/index.js'),
-      import('./app/runtime.js'),
-      import('./slack/create-slack-messenger.js'),
-      import('./slack/slack-bot.js'),
-    ]);
+  const [
+    { createRegistry },
+    { buildRuntime },
+    { createSlackMessenger },
+    { createSlackBot },
+    { checkRedisAtStart, startOps },
+    { botShutdown },
+    { createPromMetrics },
+  ] = await Promise.all([
+    import('../commands/index.js'),
+    import('./app/runtime.js'),
+    import('./slack/create-slack-messenger.js'),
+    import('./slack/slack-bot.js'),
+    import('./app/ops.js'),
+    import('./app/shutdown.js'),
+    import('./ops/prom-metrics.js'),
+  ]);
+  // BullMQ cannot run on a Redis that evicts keys: refuse before anything starts (src/app/ops.ts).
+  const redisProblems = await checkRedisAtStart(config.REDIS_URL, log.child({ component: 'ops' }));
+  if (redisProblems.length > 0) {
+    process.stderr.write(`${redisProblems.join('\n')}\nNothing was started.\n`);
+    return 2;
+  }
+  // Every room records into the one Prometheus registry, served with readiness by the ops server.
+  const metrics = createPromMetrics();
+
   // The messenger with the runtime's Redis, before any feature: every feature is given it when built.
   let messenger: SlackMessenger | undefined;
   const runtime = await buildRuntime(config, log, audit, {
     messenger: (shared) => {
-      messenger = createSlackMessenger(config, log.child({ component: 'slack' }), shared);
+      messenger = createSlackMessenger(config, log.child({ component: 'slack' }), { ...shared, metrics });
       return messenger;
     },
+    metrics,
   });
   if (!messenger) throw new Error('the runtime did not build the Slack messenger');
+  metrics.addGauges(runtime.gauges);
   const bot = createSlackBot({
     config,
     log,
     messenger,
-    deps: { registry: createRegistry(), services: runtime.services, config, audit, log },
+    deps: { registry: createRegistry(), services: runtime.services, config, audit, log, metrics },
   });
-  await runtime.start();
 
-  let stopping = false;
-  const shutdown = async (signal: string, exitCode = 0) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    // Stop taking commands first, let queued Slack messages go out, then stop workers, then connections.
-    await bot.stop();
-    await runtime.close();
-    log.info('stopped');
-    process.exit(exitCode);
+  // Stop in order within SHUTDOWN_TIMEOUT_S: cron, Slack intake, in-flight commands, workers, Redis and SSH
+  // (src/app/shutdown.ts); a second signal exits at once.
+  let fatal = false;
+  const shutdown = botShutdown({
+    config,
+    log,
+    runtime,
+    bot,
+    metrics,
+    exit: (code) => process.exit(fatal ? 1 : code),
+  });
+  const slack: ReadinessCheck = {
+    name: 'slack',
+    async check() {
+      const c = bot.connection();
+      return { ok: c.connected, reason: c.detail };
+    },
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  const checks = [...runtime.checks, slack, shutdown.readiness];
+  let ops: Awaited<ReturnType<typeof startOps>>;
+  try {
+    ops = await startOps(config, metrics, checks, log.child({ component: 'ops' }));
+  } catch (err) {
+    log.fatal(
+      { err, port: config.OPS_PORT },
+      'the ops server could not start (OPS_PORT / OPS_HOST; 0 = off)',
+    );
+    await runtime.close();
+    return 1;
+  }
+  shutdown.closeLast(() => ops?.close() ?? Promise.resolve());
+  process.on('SIGTERM', () => shutdown.signal('SIGTERM'));
+  process.on('SIGINT', () => shutdown.signal('SIGINT'));
   process.once('uncaughtException', (err) => {
     // Fatal (see the unhandledRejection handler above): stop in order, exit 1, and never hang doing it.
     log.fatal({ err }, 'uncaught exception: stopping');
-    setTimeout(() => process.exit(1), 10_000).unref();
-    void shutdown('uncaughtException', 1);
+    fatal = true;
+    shutdown.signal('SIGTERM');
   });
+  await runtime.start();
 
   try {
     await bot.start();
   } catch (err) {
     log.fatal({ err }, 'the Slack bot could not start');
     await runtime.close();
+    await ops?.close();
     return 1;
   }
   return -1;

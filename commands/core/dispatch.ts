@@ -2,6 +2,7 @@ import { type AuditOutcome, type AuditSink, InvocationRecorder, withInvocation }
 import type { Config } from '../../src/config.js';
 import { ClusterError, trimStderr, UserError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
+import type { Metrics } from '../../src/metrics.js';
 import { errorReply, type Reply } from '../../src/reply.js';
 import type { ActionHandler, Command, CommandContext, CommandUser, Subcommand } from './command.js';
 import { commandHelp, registryHelp, subcommandHelp } from './help.js';
@@ -20,6 +21,8 @@ export interface DispatchDeps {
   readonly audit: AuditSink;
   readonly log: Logger;
   readonly now?: () => Date;
+  /** Commands by name and outcome, and those in flight (the bot's ops metrics; absent in tests). */
+  readonly metrics?: Metrics;
 }
 
 export interface Invoker {
@@ -70,12 +73,22 @@ export async function dispatchLine(deps: DispatchDeps, inv: Invoker, line: strin
 }
 
 /** CLI: words already split by the user's shell. */
-export async function dispatchWords(
+export function dispatchWords(
   deps: DispatchDeps,
   inv: Invoker,
   commandName: string,
   words: readonly string[],
   shown = [`/${commandName}`, ...words].join(' '),
+): Promise<Reply> {
+  return counted(deps, () => runWords(deps, inv, commandName, words, shown));
+}
+
+async function runWords(
+  deps: DispatchDeps,
+  inv: Invoker,
+  commandName: string,
+  words: readonly string[],
+  shown: string,
 ): Promise<Reply> {
   const startedAt = Date.now();
   const recorder = new InvocationRecorder();
@@ -136,12 +149,16 @@ export async function dispatchWords(
 }
 
 /** A button click: look the action up, check permission, validate the value, run. */
-export async function dispatchAction(
+export function dispatchAction(
   deps: DispatchDeps,
   inv: Invoker,
   actionId: string,
   value: string,
 ): Promise<Reply> {
+  return counted(deps, () => runAction(deps, inv, actionId, value));
+}
+
+async function runAction(deps: DispatchDeps, inv: Invoker, actionId: string, value: string): Promise<Reply> {
   const startedAt = Date.now();
   const recorder = new InvocationRecorder();
   const shown = `[button ${actionId}] ${shorten(value, 200)}`;
@@ -166,6 +183,31 @@ export async function dispatchAction(
   } catch (e) {
     return finish(deps, inv, shown, e, commandUsage(found.command), recorder, startedAt);
   }
+}
+
+/** In flight while it runs (the shutdown waits for these). */
+async function counted(deps: DispatchDeps, run: () => Promise<Reply>): Promise<Reply> {
+  deps.metrics?.commandsInFlight.inc();
+  try {
+    return await run();
+  } finally {
+    deps.metrics?.commandsInFlight.dec();
+  }
+}
+
+/**
+ * The metric label of what was run: the registry's names only (`ckpt list`, `button train_resubmit`), never
+ * what the user typed, so the label set stays small.
+ */
+function metricName(registry: Registry, shown: string): string {
+  const button = /^\[button ([^\]]+)\]/.exec(shown);
+  if (button) return registry.action(button[1] ?? '') ? `button ${button[1]}` : 'unknown';
+  const [first = '', second = ''] = shown.trim().split(/\s+/);
+  const name = first.replace(/^\//, '');
+  if (HELP_WORDS.has(name)) return 'help';
+  const command = registry.command(name);
+  if (!command) return 'unknown';
+  return registry.subcommand(command, second) ? `${command.name} ${second}` : command.name;
 }
 
 function commandUsage(c: Command): string {
@@ -240,6 +282,7 @@ function audit(
   startedAt: number,
   message?: string,
 ): Promise<void> {
+  deps.metrics?.commands.inc({ command: metricName(deps.registry, shown), outcome });
   return deps.audit.write({
     time: (deps.now ?? (() => new Date()))().toISOString(),
     user: inv.user.id,

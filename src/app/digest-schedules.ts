@@ -32,14 +32,18 @@ export interface DigestSchedulesOptions {
  * Starts the digest worker, the sweep worker and the cron schedules. Without DIGEST_CHANNEL nothing is
  * scheduled (the digest still answers on demand) and a warning says so.
  */
-export function startDigestSchedules(opts: DigestSchedulesOptions): { close(): Promise<void> } {
+export function startDigestSchedules(opts: DigestSchedulesOptions): {
+  /** No more ticks (the shutdown's first step); the workers keep running until close(). */
+  stopCron(): Promise<void>;
+  close(): Promise<void>;
+} {
   const channel = opts.config.DIGEST_CHANNEL;
   if (!channel) {
     opts.log.warn(
       {},
       'DIGEST_CHANNEL is not set: the daily digest and sweeps are not scheduled (/ckpt digest still works)',
     );
-    return { close: async () => {} };
+    return { stopCron: async () => {}, close: async () => {} };
   }
   const workers: Pick<RunningWorker, 'close'>[] = [];
   workers.push(
@@ -75,6 +79,7 @@ export function startDigestSchedules(opts: DigestSchedulesOptions): { close(): P
   }
   const scheduler: Scheduler = startScheduler(schedules, { timezone: opts.config.TZ, log: opts.log });
   return {
+    stopCron: () => scheduler.stop(),
     async close() {
       await scheduler.stop();
       await Promise.all(workers.map((w) => w.close()));

@@ -29,9 +29,9 @@ export function createDigestFeature(deps: FeatureDeps, train: TrainServices): Fe
   const store = new RedisScanStore({ redis: lazyRedis, prefix: factory.prefix });
   const cluster = new DigestSource(
     `${logs}/checkpoint_pipeline`,
-    new LogSweeper({ scanner: new PipelineScanner(deps.transport), store }),
+    new LogSweeper({ scanner: new PipelineScanner(deps.transport), store, metrics: deps.metrics }),
   );
-  let running: { close(): Promise<void> } | null = null;
+  let running: { stopCron(): Promise<void>; close(): Promise<void> } | null = null;
   return {
     services: {
       cluster,
@@ -74,6 +74,9 @@ export function createDigestFeature(deps: FeatureDeps, train: TrainServices): Fe
         }),
       ];
       running = startDigestSchedules({ factory, config, messenger, source: cluster, log, sweeps });
+    },
+    async stopIntake() {
+      await running?.stopCron();
     },
     async close() {
       await running?.close();

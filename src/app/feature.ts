@@ -4,6 +4,7 @@ import type { Transport } from '../cluster/transport.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Messenger } from '../messenger.js';
+import type { Metrics } from '../metrics.js';
 import type { QueueFactory } from '../queue/queue-factory.js';
 
 /** What the wiring hands every feature: built once per process by runtime.ts, before any feature. */
@@ -17,6 +18,8 @@ export interface FeatureDeps {
   readonly config: Config;
   readonly log: Logger;
   readonly messenger: Messenger;
+  /** Where the features count and time their work (noMetrics unless the bot runs an ops server). */
+  readonly metrics: Metrics;
 }
 
 /**
@@ -26,5 +29,7 @@ export interface FeatureDeps {
 export interface Feature<S> {
   readonly services: S;
   start(): Promise<void>;
+  /** Take no new work (cron ticks); what runs goes on until close(). */
+  stopIntake?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -11,9 +11,13 @@ import type { Transport } from '../cluster/transport.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Messenger } from '../messenger.js';
+import { type Metrics, noMetrics } from '../metrics.js';
+import type { SampledGauge } from '../ops/prom-metrics.js';
+import type { ReadinessCheck } from '../ops/readiness.js';
 import { QueueFactory } from '../queue/queue-factory.js';
 import { createDigestFeature } from './digest.js';
 import type { FeatureDeps } from './feature.js';
+import { clusterReadiness, queueGauges, redisReadiness } from './ops.js';
 import { type SessionWorkOptions, waitForSessionWork } from './session-work.js';
 import { createTrainFeature } from './train.js';
 import { createUploadFeature } from './uploads.js';
@@ -31,8 +35,14 @@ export interface Runtime {
   start(): Promise<void>;
   /** The console's `wait`: until this process's session work has settled (src/app/session-work.ts). */
   waitForWork(o: SessionWorkOptions): Promise<boolean>;
+  /** The shutdown's first step: no new cron ticks; running work goes on until close(). */
+  stopIntake(): Promise<void>;
   /** Stop the background work, then close queues and the cluster connection, in reverse order of creation. */
   close(): Promise<void>;
+  /** Readiness of Redis and the cluster, for the ops server (src/app/ops.ts). */
+  readonly checks: readonly ReadinessCheck[];
+  /** Queue depths and active watches, read on every scrape. */
+  readonly gauges: readonly SampledGauge[];
 }
 
 export interface RuntimeOptions {
@@ -47,6 +57,8 @@ export interface RuntimeOptions {
   readonly localEnv?: Readonly<Record<string, string>>;
   /** The CLI without cluster settings: cluster commands fail naming these, offline ones still run. */
   readonly clusterProblems?: readonly string[];
+  /** Where the rooms count and time their work (the bot's Prometheus registry); none by default. */
+  readonly metrics?: Metrics;
 }
 
 // The environment a process starts from (read-env.ts stays light: the CLI reads it before choosing what to load).
@@ -59,12 +71,14 @@ export async function buildRuntime(
   opts: RuntimeOptions,
 ): Promise<Runtime> {
   const closers: (() => Promise<void>)[] = [];
+  const metrics = opts.metrics ?? noMetrics;
   // Every argv run on the cluster is attributed to the invocation that caused it (src/audit.ts).
   const raw: Transport =
     opts.clusterProblems && opts.clusterProblems.length > 0
       ? unconfiguredTransport(opts.clusterProblems)
       : createTransport(config, {
           logger: log.child({ component: 'transport' }),
+          metrics,
           ...(opts.localEnv ? { localEnv: opts.localEnv } : {}),
         });
   // Bounded like the SSH transport's channels, so a burst of commands cannot flood the login node.
@@ -93,6 +107,7 @@ export async function buildRuntime(
     config,
     log: log.child({ component }),
     messenger,
+    metrics,
   });
   const train = createTrainFeature(deps('train'));
   const uploads = createUploadFeature(deps('uploads'));
@@ -113,9 +128,14 @@ export async function buildRuntime(
     log,
     audit,
     services,
+    checks: [redisReadiness(queues), clusterReadiness(raw, limited)],
+    gauges: queueGauges(queues),
     async start() {
       // The watches and the digest first: the upload worker's start waits on Redis.
       for (const f of [train, digest, uploads]) await f.start();
+    },
+    async stopIntake() {
+      for (const f of [digest, uploads, train]) await f.stopIntake?.();
     },
     // A batch's last edit and its closing message are throttled: show them before saying "settled".
     waitForWork: (o) =>

@@ -1,5 +1,6 @@
 import { createUploadProcessor, type PipelineSettings } from '../../jobs/upload-checkpoint.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { QueueFactory, RunningWorker } from '../queue/queue-factory.js';
 import { createUploadGate } from '../uploads/create-upload-gate.js';
 import type { PipelineCluster } from '../uploads/pipeline-cluster.js';
@@ -24,6 +25,7 @@ export async function startUploadWorker(opts: {
   settings: UploadQueueSettings;
   progress?: UploadProgress;
   log: Logger;
+  metrics?: Metrics;
 }): Promise<UploadWorkerHandle> {
   const { factory, settings } = opts;
   const queue = factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE);
@@ -41,6 +43,7 @@ export async function startUploadWorker(opts: {
     pipeline: opts.pipeline,
     ...(opts.progress ? { progress: opts.progress } : {}),
     log: opts.log,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
     lockRenewMs: settings.lockRenewMs,
     jitterMs: settings.jitterMs,
     logRetryMs: Math.max(settings.pollMs * 4, 1_000),

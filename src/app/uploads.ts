@@ -28,6 +28,7 @@ export function createUploadFeature(
     (service ??= new UploadQueueService(
       deps.factory.queue<UploadJobData, UploadResult>(UPLOAD_QUEUE),
       createUploadGate(deps.factory, settings),
+      deps.log,
     ));
   let worker: UploadWorkerHandle | null = null;
   return {
@@ -51,6 +52,7 @@ export function createUploadFeature(
         settings,
         progress: batchThreads(),
         log: deps.log,
+        metrics: deps.metrics,
       });
     },
     async close() {

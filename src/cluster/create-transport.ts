@@ -1,6 +1,7 @@
 import { type Config, ConfigError } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { LocalTransport } from './local/local-transport.js';
 import { SshTransport } from './ssh/ssh-transport.js';
 import type { Transport } from './transport.js';
@@ -9,6 +10,8 @@ export interface CreateTransportDeps {
   readonly logger?: Logger;
   /** Extra environment for a local transport (merged over the bot's own). */
   readonly localEnv?: Readonly<Record<string, string>>;
+  /** SSH reconnects and channel waits. */
+  readonly metrics?: Metrics;
 }
 
 /** The cluster transport the configuration asks for: ssh (pinned host key) or local (login node). */
@@ -35,6 +38,7 @@ export function createTransport(config: Config, deps: CreateTransportDeps = {}):
       : { knownHostsPath: config.SSH_KNOWN_HOSTS }),
     maxChannels: config.SSH_MAX_CHANNELS,
     logger: deps.logger,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
 }
 

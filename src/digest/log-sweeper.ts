@@ -1,4 +1,5 @@
 import type { PipelineScanner } from '../cluster/pipeline-scanner.js';
+import type { Metrics } from '../metrics.js';
 import type { LogRecord } from '../pipeline/digest-stats.js';
 import { jobIdFromLogName, parsePipelineLines } from '../pipeline/pipeline-log.js';
 import type { ScanStore, StoredLog } from './scan-store.js';
@@ -23,6 +24,8 @@ export type PipelineScanService = Pick<PipelineScanner, 'scan' | 'quickCheck'>;
 export interface LogSweeperOptions {
   readonly scanner: PipelineScanService;
   readonly store: ScanStore;
+  /** Each sweep's duration, quick (nothing changed) or full. */
+  readonly metrics?: Pick<Metrics, 'digestSweeps'>;
 }
 
 /**
@@ -58,6 +61,7 @@ export class LogSweeper {
     const running = [...stored.values()].filter((k) => k.run.outcome === 'running');
     const quick = await scanner.quickCheck(dir, dirMtime, running);
     if (quick?.unchanged) {
+      this.opts.metrics?.digestSweeps.observe({ kind: 'quick' }, (performance.now() - t0) / 1000);
       return {
         records: [...stored.values()],
         changed: 0,
@@ -87,6 +91,7 @@ export class LogSweeper {
       await store.save(dir, known, [...upserts.map((u) => u.name), ...deleted], scan.dirMtime);
     }
     const t4 = performance.now();
+    this.opts.metrics?.digestSweeps.observe({ kind: 'full' }, (t4 - t0) / 1000);
     return {
       records: [...known.values()],
       changed: upserts.length,

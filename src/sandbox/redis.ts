@@ -37,9 +37,23 @@ export function redisCommand(port: number, command: string, timeoutMs = 1000): P
   });
 }
 
-export async function startRedis(dir: string): Promise<RedisService> {
+/** Settings to start a Redis with; the defaults are what the bot needs (BullMQ's noeviction, AOF on). */
+export interface RedisStartOptions {
+  /** Default `noeviction`. */
+  readonly maxmemoryPolicy?: string;
+  /** Default true. */
+  readonly appendonly?: boolean;
+  /** RDB save points, e.g. `60 1000`; default none (AOF persists). */
+  readonly save?: string;
+  /** Commands to disable, as managed Redis services do with CONFIG. */
+  readonly disableCommands?: readonly string[];
+  /** A subdirectory name under `dir`, so several servers can share one dir. Default `redis`. */
+  readonly name?: string;
+}
+
+export async function startRedis(dir: string, opts: RedisStartOptions = {}): Promise<RedisService> {
   const bins = requireBinaries({ 'redis-server': 'redis-server' });
-  const rdir = join(dir, 'redis');
+  const rdir = join(dir, opts.name ?? 'redis');
   await mkdir(rdir, { recursive: true });
   let lastError: unknown;
   // The free port can be taken between asking and binding; retry with a fresh one.
@@ -56,11 +70,12 @@ export async function startRedis(dir: string): Promise<RedisService> {
         '--dir',
         rdir,
         '--appendonly',
-        'yes',
+        opts.appendonly === false ? 'no' : 'yes',
         '--maxmemory-policy',
-        'noeviction',
+        opts.maxmemoryPolicy ?? 'noeviction',
         '--save',
-        '',
+        opts.save ?? '',
+        ...(opts.disableCommands ?? []).flatMap((c) => ['--rename-command', c, '']),
         '--daemonize',
         'no',
         '--logfile',

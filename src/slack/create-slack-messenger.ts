@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis';
 import { type ChartRenderer, ResvgChartRenderer } from '../charts/chart-png.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { boltLogger } from './bolt-logger.js';
 import { ChannelPacer } from './channel-pacer.js';
+import { withSlackApiMetrics } from './slack-api-metrics.js';
 import { SlackMessenger } from './slack-messenger.js';
 
 /** The Web API client settings the bot and its messenger share. */
@@ -30,12 +32,13 @@ export function createSlackMessenger(
     /** The process's Redis (the workspace-wide edit budget, long button payloads) and its key prefix. */
     readonly redis?: Redis;
     readonly keyPrefix?: string;
+    readonly metrics?: Metrics;
   } = {},
 ): SlackMessenger {
-  const client = new WebClient(config.SLACK_BOT_TOKEN, {
-    ...slackClientOptions(config),
-    logger: boltLogger(log),
-  });
+  const client = withSlackApiMetrics(
+    new WebClient(config.SLACK_BOT_TOKEN, { ...slackClientOptions(config), logger: boltLogger(log) }),
+    opts.metrics,
+  );
   return new SlackMessenger(
     client,
     opts.pacer ?? new ChannelPacer({ log }),

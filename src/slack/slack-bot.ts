@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { boltLogger } from './bolt-logger.js';
 import { slackClientOptions } from './create-slack-messenger.js';
 import { isFreshTimestamp } from './request-freshness.js';
+import { withSlackApiMetrics } from './slack-api-metrics.js';
 import { registerActions, registerCommands } from './slack-listeners.js';
 import type { SlackMessenger } from './slack-messenger.js';
 import type { SocketTimings } from './socket-connection.js';
@@ -46,6 +47,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   // One messenger for the replies' charts and for whatever the services post.
   const deps: DispatchDeps = { ...opts.deps, services: { ...opts.deps.services, messenger } };
   const { app, receiver, socket } = createBoltApp(config, log, opts.socket);
+  withSlackApiMetrics(app.client, opts.deps.metrics);
   let server: Server | undefined;
   let httpStatus = disconnectedStatus(Date.now(), 'not listening yet');
   registerCommands(app, deps, messenger, log);

@@ -2,6 +2,7 @@ import type { App, RespondFn } from '@slack/bolt';
 import type { Invoker } from '../../commands/core/dispatch.js';
 import { type DispatchDeps, dispatchAction, dispatchText } from '../../commands/core/dispatch.js';
 import type { Logger } from '../logger.js';
+import { timed } from '../metrics.js';
 import type { Reply } from '../reply.js';
 import { ACTION_SUFFIX, renderBlocks } from './render-blocks.js';
 import { SlackMessenger } from './slack-messenger.js';
@@ -57,7 +58,7 @@ export function registerCommands(app: App, deps: DispatchDeps, messenger: SlackM
   for (const command of deps.registry.commands) {
     app.command(`/${command.name}`, async ({ command: body, ack, respond }) => {
       // Ack first, before anything that can wait: Slack gives up after 3 s.
-      const acked = ack();
+      const acked = timed(deps.metrics?.ackLatency, 'command', ack());
       const inv: Invoker = {
         user: { id: body.user_id, ...(body.user_name ? { name: body.user_name } : {}) },
         ...(body.channel_id ? { channel: body.channel_id } : {}),
@@ -87,7 +88,7 @@ export function registerActions(app: App, deps: DispatchDeps, log: Logger): void
     // A repeated action id in one message carries a suffix (render-blocks.ts): the same action.
     const id = new RegExp(`^${escapeRegExp(actionId)}(${ACTION_SUFFIX}\\d+)?$`);
     app.action(id, async ({ ack, body, action, respond }) => {
-      await ack();
+      await timed(deps.metrics?.ackLatency, 'action', ack());
       if (body.type !== 'block_actions' || action.type !== 'button') return;
       const messageTs = body.container?.message_ts ?? body.message?.ts ?? '';
       const value = await resolveValue(action.value ?? '');

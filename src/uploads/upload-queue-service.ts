@@ -1,4 +1,5 @@
 import type { Job, JobState, Queue } from 'bullmq';
+import { type Logger, silentLogger } from '../logger.js';
 import type { PauseState, UploadGate } from './upload-gate.js';
 import {
   UPLOAD_QUEUE,
@@ -49,6 +50,8 @@ export class UploadQueueService {
   constructor(
     readonly queue: Queue<UploadJobData, UploadResult>,
     private readonly gate: UploadGate,
+    /** One `queued` line per added upload (the worker logs the rest of its story). */
+    private readonly log: Logger = silentLogger(),
   ) {
     if (queue.name !== UPLOAD_QUEUE) throw new Error(`expected the ${UPLOAD_QUEUE} queue`);
   }
@@ -80,6 +83,10 @@ export class UploadQueueService {
           },
         })),
       );
+      for (const step of fresh) {
+        const jobId = uploadJobId(experiment, step);
+        this.log.info({ event: 'queued', experiment, step, jobId, slurmJobId: null }, 'upload queued');
+      }
     }
     return { added: fresh, existing: states.filter((s) => s.state !== 'unknown') };
   }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Client, type ConnectConfig } from 'ssh2';
 import { ClusterError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
 import { FatalConnectError } from './fatal-connect-error.js';
 import { type HostKeyPin, type HostKeyPinOptions, hostKeyRefusal, loadHostKeyPin } from './host-key-pin.js';
 
@@ -16,6 +17,15 @@ export interface ConnectionOptions extends HostKeyPinOptions {
   readonly minBackoffMs: number;
   readonly maxBackoffMs: number;
   readonly logger: Logger;
+  readonly metrics?: Pick<Metrics, 'sshReconnects'>;
+}
+
+/** The connection's state for readiness (the same shape as the Slack connection's status). */
+export interface ConnectionStatus {
+  readonly connected: boolean;
+  /** Epoch ms of the last change. */
+  readonly since: number;
+  readonly detail: string;
 }
 
 export interface ConnectionEvents {
@@ -42,6 +52,8 @@ export class SshConnection {
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  #everConnected = false;
+  #status: ConnectionStatus = { connected: false, since: Date.now(), detail: 'not connected yet' };
 
   constructor(opts: ConnectionOptions, events: ConnectionEvents) {
     this.#o = opts;
@@ -52,6 +64,15 @@ export class SshConnection {
   /** The connection when it is up. */
   get client(): Client | undefined {
     return this.#client;
+  }
+
+  /** Connected or not, since when, and why not. */
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+
+  #setStatus(connected: boolean, detail: string): void {
+    this.#status = { connected, since: Date.now(), detail };
   }
 
   /** Whether an attempt to connect is under way right now. */
@@ -73,6 +94,7 @@ export class SshConnection {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    this.#setStatus(false, 'closed');
     const client = this.#client;
     this.#client = undefined;
     if (!client) return;
@@ -93,8 +115,11 @@ export class SshConnection {
       return;
     }
     if (this.#attempt > 0) this.#o.logger.info({ target: this.target }, 'SSH reconnected');
+    if (this.#attempt > 0 || this.#everConnected) this.#o.metrics?.sshReconnects.inc({});
     this.#attempt = 0;
+    this.#everConnected = true;
     this.#client = client;
+    this.#setStatus(true, `connected to ${this.target}`);
     this.#events.ready(client);
   }
 
@@ -107,9 +132,11 @@ export class SshConnection {
     if (err instanceof FatalConnectError) {
       // Retrying would only hammer the server with the same wrong key/credentials.
       this.#o.logger.warn({ target: this.target, err: error.message }, 'SSH connect refused');
+      this.#setStatus(false, `connect refused (not retried): ${error.message}`);
       this.#events.refused(error);
       return;
     }
+    this.#setStatus(false, `connect failed: ${error.message}`);
     if (this.#closed || !this.#events.wanted()) return;
     const delay = Math.min(this.#o.maxBackoffMs, this.#o.minBackoffMs * 2 ** this.#attempt);
     this.#attempt++;
@@ -158,7 +185,10 @@ export class SshConnection {
           reject(mismatch ?? new ClusterError(`connection to ${this.target} closed during handshake`));
           return;
         }
-        if (this.#client === client) this.#client = undefined;
+        if (this.#client === client) {
+          this.#client = undefined;
+          if (!this.#closed) this.#setStatus(false, `connection to ${this.target} lost`);
+        }
         this.#events.dropped(client);
       });
       try {

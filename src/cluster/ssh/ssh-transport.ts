@@ -1,6 +1,7 @@
 import type { Client } from 'ssh2';
 import { ClusterError } from '../../errors.js';
 import { type Logger, silentLogger } from '../../logger.js';
+import type { Metrics } from '../../metrics.js';
 import { ChannelGate } from '../channel-gate.js';
 import { assertNoControlChars, quoteArgv } from '../quote.js';
 import { assertOperands, type RemoteScript, scriptAuditArgv } from '../remote-script.js';
@@ -11,7 +12,7 @@ import {
   type RunResult,
   type Transport,
 } from '../transport.js';
-import { SshConnection } from './connection.js';
+import { type ConnectionStatus, SshConnection } from './connection.js';
 import { execOnChannel, PID_MARKER_PREFIX } from './exec-channel.js';
 import { RemoteKill } from './remote-kill.js';
 import { scriptCommand } from './script-command.js';
@@ -36,6 +37,8 @@ export interface SshTransportOptions {
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly logger?: Logger;
+  /** Reconnects and channel waits are counted here. */
+  readonly metrics?: Pick<Metrics, 'sshReconnects' | 'sshChannelWaits'>;
 }
 
 /**
@@ -48,6 +51,7 @@ export class SshTransport implements Transport {
   readonly kind = 'ssh' as const;
   readonly #host: string;
   readonly #logger: Logger;
+  readonly #metrics: SshTransportOptions['metrics'];
   readonly #gate: ChannelGate;
   readonly #conn: SshConnection;
   readonly #kills: RemoteKill;
@@ -71,6 +75,7 @@ export class SshTransport implements Transport {
     }
     this.#host = opts.host;
     this.#logger = opts.logger ?? silentLogger();
+    this.#metrics = opts.metrics;
     this.#gate = new ChannelGate(opts.maxChannels ?? 8);
     this.#conn = new SshConnection(
       {
@@ -86,6 +91,7 @@ export class SshTransport implements Transport {
         minBackoffMs: opts.minBackoffMs ?? 200,
         maxBackoffMs: opts.maxBackoffMs ?? 10_000,
         logger: this.#logger,
+        ...(opts.metrics ? { metrics: opts.metrics } : {}),
       },
       {
         ready: () => this.#startReady(),
@@ -96,6 +102,11 @@ export class SshTransport implements Transport {
     );
     this.#kills = new RemoteKill((client) => this.#conn.client === client, this.#logger);
     this.#agents = new StatAgentKeeper(this.#gate, this.#logger, this.#conn.target);
+  }
+
+  /** The pooled connection's state: the readiness check of the cluster reads it. */
+  get status(): ConnectionStatus {
+    return this.#conn.status;
   }
 
   run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -162,10 +173,15 @@ export class SshTransport implements Transport {
       const job = new SshJob(argv, command, opts, resolve, reject);
       // The timeout covers queueing and (re)connecting too: a caller never waits longer than it asked.
       job.timer = setTimeout(() => this.#onTimeout(job), job.timeoutMs);
+      let granted = false;
       job.leaveLine = this.#gate.enter(
-        () => this.#onSlot(job),
+        () => {
+          granted = true;
+          this.#onSlot(job);
+        },
         (err) => job.settle(err),
       );
+      if (!granted) this.#metrics?.sshChannelWaits.inc({ reason: 'all_busy' });
     });
   }
 
@@ -260,6 +276,7 @@ export class SshTransport implements Transport {
         // Only while other channels are open can a refusal be the MaxSessions race; alone, it is an error.
         const othersOpen = this.#gate.active - this.#ready.length - 1;
         if (othersOpen <= 0 || this.#conn.client !== client) return false;
+        this.#metrics?.sshChannelWaits.inc({ reason: 'sshd_refused' });
         this.#inFlight.delete(job);
         job.abort = undefined;
         this.#ready.unshift(job);

@@ -11,7 +11,7 @@ const tsx = join(root, 'node_modules/.bin/tsx');
 function start(env: Record<string, string>, cwd: string) {
   const child = spawn(tsx, [join(root, 'src/main.ts')], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', OPS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
