@@ -5,6 +5,7 @@ import type { WebClientOptions } from '@slack/web-api';
 import type { DispatchDeps } from '../../commands/core/dispatch.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { ActionDedupe } from './action-dedupe.js';
 import { boltLogger } from './bolt-logger.js';
 import { slackClientOptions } from './create-slack-messenger.js';
 import { isFreshTimestamp } from './request-freshness.js';
@@ -20,6 +21,8 @@ export interface SlackBotOptions {
   readonly messenger: SlackMessenger;
   /** HTTP mode: listen here instead of config.PORT (tests pass 0 for any free port). */
   readonly port?: number;
+  /** Which button clicks were handled, shared by every replica (Redis); in memory when absent. */
+  readonly actionDedupe?: ActionDedupe;
 }
 
 export interface SlackBot {
@@ -36,7 +39,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   const { app, receiver } = createBoltApp(config, boltLogger(log));
   let server: Server | undefined;
   registerCommands(app, deps, messenger, log);
-  registerActions(app, deps, log);
+  registerActions(app, deps, log, opts.actionDedupe);
   app.error(async (err) => {
     log.error({ err }, 'Slack listener error');
   });
