@@ -1,6 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { pipelineLogPath } from '../../../jobs/pipeline-run-names.js';
+import { auditingTransport } from '../../../src/cluster/audited-transport.js';
+import { limitedTransport } from '../../../src/cluster/limited-transport.js';
+import { PipelineRuns } from '../../../src/cluster/pipeline-runs.js';
+import { SlurmClient } from '../../../src/cluster/slurm.js';
+import { SshTransport } from '../../../src/cluster/ssh/ssh-transport.js';
 import { SlurmWatcher } from '../../../src/uploads/slurm-watcher.js';
 import { UPLOAD_QUEUE, type UploadJobInput } from '../../../src/uploads/upload-job.js';
 import { createUploadEnv, FAKE_PIPELINE_SBATCH, type UploadEnv } from '../../helpers/fake-hub-env.js';
@@ -89,5 +95,46 @@ describe('noticing a pipeline run end', () => {
     expect(watcher.endsSeenEarly).toBe(0);
     expect(watcher.polls).toBeGreaterThan(0);
     expect(await readFile(log, 'utf8')).not.toContain('Pipeline completed at');
+  }, 60_000);
+
+  it("over SSH through the bot's transport stack, the stat agent sees the end without any squeue", async () => {
+    const raw = new SshTransport({
+      host: tb.ssh.host,
+      port: tb.ssh.port,
+      username: tb.ssh.user,
+      keyPath: tb.ssh.keyPath,
+      fingerprint: tb.ssh.fingerprint,
+      maxChannels: 3,
+    });
+    // As src/app/runtime.ts wraps it: bounded, then audited.
+    const transport = auditingTransport(limitedTransport(raw, 3));
+    try {
+      expect(transport.statPaths).toBeDefined();
+      const cluster = new PipelineRuns(new SlurmClient(transport), transport);
+      const dir = await mkdtemp(join(tb.dir, 'react-ssh-'));
+      const log = join(dir, 'checkpoint_pipeline_424242.out');
+      await writeFile(log, 'Experiment: react-ssh\nCheckpoint: 5\n');
+      // The stat agent starts on a connection the transport already has.
+      expect((await transport.run(['true'])).exitCode).toBe(0);
+      const watcher = new SlurmWatcher(cluster, 120_000, () => {}, 200);
+      let done = false;
+      const ended = watcher.waitForEnd('424242', undefined, undefined, log).then((r) => {
+        done = true;
+        return r;
+      });
+      for (let i = 0; i < 5; i++) {
+        await appendFile(log, `Successfully uploaded part ${i} to test-org/react-ssh\n`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(done).toBe(false);
+      await appendFile(log, 'Pipeline completed at Tue Dec  1 12:00:00 UTC 2026 with exit code 0\n');
+      const end = await ended;
+      watcher.stop();
+      expect(end.shutdown).toBe(false);
+      expect(watcher.endsSeenEarly).toBe(1);
+      expect(watcher.polls).toBe(0);
+    } finally {
+      await transport.close();
+    }
   }, 60_000);
 });
