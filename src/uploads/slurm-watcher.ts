@@ -157,13 +157,17 @@ export class SlurmWatcher {
           this.logs.set(p, { size, grew: size !== null });
         } else if (seen.grew) {
           // It grew, then stayed the same for a whole interval: the pipeline may have written its last line.
-          seen.grew = false;
           quiet.push(p);
         }
       });
       if (quiet.length === 0 || !this.cluster.logEnds) return;
       this.endChecks++;
       const ends = await this.cluster.logEnds(quiet);
+      // Looked at: not again until it grows. (A failed look leaves them to be looked at next time.)
+      for (const p of quiet) {
+        const seen = this.logs.get(p);
+        if (seen) seen.grew = false;
+      }
       quiet.forEach((p, i) => {
         if (ends[i] !== 'ended') return;
         for (const id of watched.get(p) ?? []) {

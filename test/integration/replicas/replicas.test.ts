@@ -230,6 +230,13 @@ describe('two replicas on one Redis', () => {
       180_000,
       'the batch to finish',
     );
+    // One closing message for the batch, whichever replica saw the last upload end.
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(
+      fake.calls.filter(
+        (c) => c.method === 'chat.postMessage' && /All 6 uploads of `demo`/.test(String(c.params.text)),
+      ),
+    ).toHaveLength(1);
     const commits = hub.calls.filter((c) => c.kind === 'commit' && c.status === 200);
     const revisions = commits.map((c) => `${c.repo}@${c.revision}`);
     // Each checkpoint goes to two repos (the HF model and the NeoX checkpoint), each commit exactly once.
