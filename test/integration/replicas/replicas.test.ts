@@ -80,7 +80,7 @@ describe('two replicas on one Redis', () => {
       out += String(c);
     });
     const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 2_400; i++) {
       const ok = await fetch(`${url}/healthz`).then(
         (r) => r.ok,
         () => false,
@@ -134,7 +134,7 @@ describe('two replicas on one Redis', () => {
       pipelineWorkMs: 200,
     });
     bots.push(await startBot('a', work), await startBot('b', work));
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const b of bots) b.child.kill('SIGKILL');
