@@ -49,7 +49,7 @@ describe('noticing a pipeline run end', () => {
     await e.service.enqueue({ steps: [100, 200, 300], template: template('react-exp') });
     const worker = await e.startWorker();
     // Generous for a loaded machine; still far below one poll.
-    await e.drained(200_000);
+    await e.drained(280_000);
     const jobs = await e.factory.queue(UPLOAD_QUEUE).getJobs(['completed', 'failed']);
     expect(jobs.map((j) => j.finishedOn !== undefined && j.failedReason === undefined)).toEqual([
       true,
@@ -64,7 +64,7 @@ describe('noticing a pipeline run end', () => {
       const log = await readFile(pipelineLogPath(e.logsDir, id), 'utf8');
       expect(log).toMatch(/Pipeline completed at .* with exit code 0\n$/);
     }
-  }, 240_000);
+  }, 300_000);
 
   it('a run that dies without its completion line still ends, at the squeue poll', async () => {
     const e = await createUploadEnv(tb, { hub: { limit: 100, windowMs: 60_000 } });
