@@ -238,10 +238,16 @@ class UploadProcessor {
             .catch((e: unknown) => this.deps.log.warn({ err: e }, 'lock renew'));
         }, this.deps.lockRenewMs)
       : null;
+    // The log path lets the watcher see the pipeline's completion line before squeue shows the run gone.
     const ended = await this.deps.watcher
-      .waitForEnd(slurmJobId, shutdown, (st) => {
-        if (st === 'RUNNING') void this.#progress.report(d.batchId, jobId, { kind: 'running', slurmJobId });
-      })
+      .waitForEnd(
+        slurmJobId,
+        shutdown,
+        (st) => {
+          if (st === 'RUNNING') void this.#progress.report(d.batchId, jobId, { kind: 'running', slurmJobId });
+        },
+        pipelineLogPath(this.deps.pipeline.logsDir, slurmJobId),
+      )
       .finally(() => {
         if (renew) clearInterval(renew);
       });

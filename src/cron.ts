@@ -3,17 +3,33 @@ import type { Logger } from './logger.js';
 
 // The only importer of node-cron. A tick never does the work itself: it enqueues a BullMQ job whose id names
 // the period, so every replica's tick for the same period collapses into one job, and the work survives a
-// restart. Ticks of one schedule never overlap in a process (noOverlap); across processes the job id and
-// the handlers' own locks do it.
+// restart. Ticks of one schedule never overlap in a process (noOverlap). Across processes a coordinator
+// (a Redis lock per scheduled slot) lets exactly one replica tick; the job id and the handlers' own
+// markers stay as the second guard.
 
 export interface CronSchedule {
   /** Unique; used in logs. */
   readonly name: string;
   /** Five or six fields (node-cron: an optional leading seconds field). */
   readonly expression: string;
-  /** Enqueue the period's job. `firedAt` is when the tick fired. Errors are logged, never thrown. */
+  /**
+   * Enqueue the period's job. `firedAt` is the slot the schedule matched (whole seconds), the same on every
+   * replica whatever its timer's lateness; for `fire()`, the time given. Errors are logged, never thrown.
+   */
   tick(firedAt: Date): Promise<void>;
 }
+
+/** Elects one process per scheduled slot. `key` names the schedule and the slot (`digest:2026-11-28T09:00:00.000Z`). */
+export interface CronCoordinator {
+  /** True for exactly one caller of `key` until `ttlMs` has passed (Redis `SET … NX PX`). */
+  claim(key: string, ttlMs: number): Promise<boolean>;
+}
+
+/**
+ * How long a slot's election is remembered: longer than any clock skew between replicas or timer lateness,
+ * so a replica ticking late for the same slot still loses.
+ */
+export const CRON_SLOT_LEASE_MS = 10 * 60_000;
 
 export class CronExpressionError extends Error {
   override readonly name = 'CronExpressionError';
@@ -27,7 +43,13 @@ export interface Scheduler {
 
 export function startScheduler(
   schedules: readonly CronSchedule[],
-  opts: { readonly timezone: string; readonly log: Logger; readonly now?: () => Date },
+  opts: {
+    readonly timezone: string;
+    readonly log: Logger;
+    readonly now?: () => Date;
+    /** Replicas on one Redis: one of them ticks per slot. Without it, every process ticks. */
+    readonly coordinator?: CronCoordinator;
+  },
 ): Scheduler {
   for (const s of schedules) {
     if (!cron.validate(s.expression)) {
@@ -45,11 +67,21 @@ export function startScheduler(
       opts.log.error({ err, schedule: s.name }, 'cron tick failed');
     }
   };
+  const coordinator = opts.coordinator;
   const tasks: ScheduledTask[] = schedules.map((s) =>
-    cron.schedule(s.expression, () => run(s, now()), {
+    cron.schedule(s.expression, (ctx) => run(s, ctx.date), {
       name: s.name,
       timezone: opts.timezone,
       noOverlap: true,
+      ...(coordinator
+        ? {
+            distributed: true,
+            distributedLease: CRON_SLOT_LEASE_MS,
+            // node-cron calls this with `<name>:<slot ISO>` before each scheduled run; a throw skips the
+            // slot (fail-closed: a replica that cannot reach Redis leaves the slot to the others).
+            runCoordinator: { shouldRun: (key: string, ttlMs: number) => coordinator.claim(key, ttlMs) },
+          }
+        : {}),
     }),
   );
   opts.log.info(

@@ -106,6 +106,7 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
     config,
     log,
     messenger,
+    actionDedupe: runtime.actionDedupe,
     deps: { registry: createRegistry(), services: runtime.services, config, audit, log, metrics },
   });
 

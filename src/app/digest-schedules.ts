@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   DIGEST_QUEUE,
   enqueueDigest,
@@ -12,7 +13,7 @@ import {
   startSweepWorker,
 } from '../../jobs/sweeps/sweep.js';
 import type { Config } from '../config.js';
-import { type CronSchedule, type Scheduler, startScheduler } from '../cron.js';
+import { type CronCoordinator, type CronSchedule, type Scheduler, startScheduler } from '../cron.js';
 import type { DigestSource } from '../digest/digest-source.js';
 import type { Logger } from '../logger.js';
 import type { Messenger } from '../messenger.js';
@@ -26,6 +27,23 @@ export interface DigestSchedulesOptions {
   readonly log: Logger;
   /** Other sweeps (jobs/sweeps/*), each on its own schedule; they post to DIGEST_CHANNEL too. */
   readonly sweeps?: readonly Sweep[];
+}
+
+/**
+ * One replica per scheduled slot: `SET <prefix>:cron:<schedule>:<slot> <replica> NX PX <lease>`. Every
+ * replica's clock matches the same slots, so the key is the same on all of them and exactly one SET wins.
+ */
+export function redisCronCoordinator(factory: QueueFactory, log: Logger): CronCoordinator {
+  const redis = factory.redis();
+  const prefix = factory.keyPrefix('cron');
+  const replica = `${hostname()}:${process.pid}`;
+  return {
+    async claim(key, ttlMs) {
+      const won = (await redis.set(`${prefix}${key}`, replica, 'PX', ttlMs, 'NX')) === 'OK';
+      if (!won) log.debug({ slot: key }, 'another replica ticks this slot');
+      return won;
+    },
+  };
 }
 
 /**
@@ -77,7 +95,11 @@ export function startDigestSchedules(opts: DigestSchedulesOptions): {
       });
     }
   }
-  const scheduler: Scheduler = startScheduler(schedules, { timezone: opts.config.TZ, log: opts.log });
+  const scheduler: Scheduler = startScheduler(schedules, {
+    timezone: opts.config.TZ,
+    log: opts.log,
+    coordinator: redisCronCoordinator(opts.factory, opts.log),
+  });
   return {
     stopCron: () => scheduler.stop(),
     async close() {

@@ -15,6 +15,7 @@ import { type Metrics, noMetrics } from '../metrics.js';
 import type { SampledGauge } from '../ops/prom-metrics.js';
 import type { ReadinessCheck } from '../ops/readiness.js';
 import { QueueFactory } from '../queue/queue-factory.js';
+import { type ActionDedupe, redisActionDedupe } from '../slack/action-dedupe.js';
 import { createDigestFeature } from './digest.js';
 import type { FeatureDeps } from './feature.js';
 import { clusterReadiness, queueGauges, redisReadiness } from './ops.js';
@@ -31,6 +32,8 @@ export interface Runtime {
   readonly audit: AuditSink;
   /** What commands are given: every member built, nothing started. */
   readonly services: Services;
+  /** Button clicks already handled, in Redis so every replica and restart sees them (src/slack/slack-listeners.ts). */
+  readonly actionDedupe: ActionDedupe;
   /** Start every feature's background work (workers, watches, cron): the bot does, the CLI never. */
   start(): Promise<void>;
   /** The console's `wait`: until this process's session work has settled (src/app/session-work.ts). */
@@ -123,6 +126,12 @@ export async function buildRuntime(
     train: train.services,
     uploads: uploads.services,
   };
+  // Connects to Redis on the first click only: a CLI command never pays for it.
+  let clicks: ActionDedupe | undefined;
+  const sharedClicks = () => {
+    clicks ??= redisActionDedupe(queues.redis(), queues.keyPrefix('slack-actions'));
+    return clicks;
+  };
   return {
     config,
     log,
@@ -130,6 +139,10 @@ export async function buildRuntime(
     services,
     checks: [redisReadiness(queues), clusterReadiness(raw, limited)],
     gauges: queueGauges(queues),
+    actionDedupe: {
+      claim: (key, ttlMs) => sharedClicks().claim(key, ttlMs),
+      release: (key) => sharedClicks().release(key),
+    },
     async start() {
       // The watches and the digest first: the upload worker's start waits on Redis.
       for (const f of [train, digest, uploads]) await f.start();

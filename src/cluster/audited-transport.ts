@@ -5,7 +5,7 @@ import type { RunOptions, RunResult, Transport } from './transport.js';
 /**
  * Wraps a transport so each argv it runs is recorded in the current invocation's audit record — including
  * calls made deep inside the Slurm client, which never sees the context. A script is recorded by its file
- * name and operands, not its body.
+ * name and operands, not its body. Stats (statPaths) run no command and are not recorded.
  */
 export function auditingTransport(inner: Transport): Transport {
   return {
@@ -18,6 +18,8 @@ export function auditingTransport(inner: Transport): Transport {
       currentInvocation()?.argv(scriptAuditArgv(script, operands));
       return inner.runScript(script, operands, opts);
     },
+    // A stat runs no command (the agent answers it, or fs locally): nothing to record.
+    ...(inner.statPaths ? { statPaths: inner.statPaths.bind(inner) } : {}),
     close: () => inner.close(),
   };
 }

@@ -32,6 +32,14 @@ export function limitedTransport(inner: Transport, max: number): Transport & { r
     runScript(script: RemoteScript, operands: readonly string[], opts?: RunOptions): Promise<RunResult> {
       return gated(scriptAuditArgv(script, operands), () => inner.runScript(script, operands, opts));
     },
+    // Not gated: a stat starts no process and opens no channel per call. Over SSH the agent's one channel
+    // is a slot of the transport's own gate, which caps commands and the agent together at SSH_MAX_CHANNELS.
+    ...(inner.statPaths
+      ? {
+          statPaths: (paths: readonly string[], opts?: { readonly timeoutMs?: number }) =>
+            closed ? Promise.resolve(null) : (inner.statPaths?.(paths, opts) ?? Promise.resolve(null)),
+        }
+      : {}),
     async close() {
       closed = true;
       gate.refuseWaiting(new ClusterError('the bot is shutting down; nothing was run'));

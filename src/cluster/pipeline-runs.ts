@@ -33,6 +33,10 @@ export interface TrackedState {
 
 const READ_LOG = loadRemoteScript('pipeline-log-lines.sh');
 const RECENT_LOGS = loadRemoteScript('pipeline-recent-logs.sh');
+const LOG_ENDS = loadRemoteScript('pipeline-log-ends.sh');
+
+/** What pipeline-log-ends.sh says about one log. */
+export type LogEnd = 'ended' | 'running' | 'missing';
 
 /** Submits and watches through the SlurmClient (batched squeue); reads logs through the transport. */
 export class PipelineRuns {
@@ -93,6 +97,31 @@ export class PipelineRuns {
     return out;
   }
 
+  /**
+   * The logs' sizes without running a command (the stat agent over SSH, fs locally); null for a log that
+   * does not exist yet. Resolves null as a whole when the transport cannot stat that way right now.
+   */
+  async logSizes(paths: readonly string[]): Promise<(number | null)[] | null> {
+    if (!this.transport.statPaths || paths.length === 0) return null;
+    const stats = await this.transport.statPaths(paths, { timeoutMs: Math.min(this.timeoutMs, 5_000) });
+    return stats ? stats.map((s) => s?.size ?? null) : null;
+  }
+
+  /** Whether each log has reached its completion line (docs/domain.md#checkpoint-pipeline), in one command. */
+  async logEnds(paths: readonly string[]): Promise<LogEnd[]> {
+    if (paths.length === 0) return [];
+    const r = await this.transport.runScript(LOG_ENDS, paths, { timeoutMs: this.timeoutMs });
+    const answers = r.stdout.split('\n').filter((l) => l !== '');
+    if (r.exitCode !== 0 || answers.length !== paths.length || answers.some((a) => !isLogEnd(a))) {
+      throw new ClusterError('checking pipeline logs for their completion line failed', {
+        argv: scriptAuditArgv(LOG_ENDS, paths),
+        exitCode: r.exitCode,
+        stderr: trimStderr(r.stderr),
+      });
+    }
+    return answers as LogEnd[];
+  }
+
   /** The log's telling lines (pattern matches + its last lines), or null when the log does not exist. */
   async readLog(path: string): Promise<string[] | null> {
     const patterns = PIPELINE_LINE_PATTERNS.flatMap((p) => ['-e', p]);
@@ -102,6 +131,10 @@ export class PipelineRuns {
     });
     return parseLogLines(r.stdout);
   }
+}
+
+function isLogEnd(s: string): s is LogEnd {
+  return s === 'ended' || s === 'running' || s === 'missing';
 }
 
 /** pipeline-recent-logs.sh's output: a `==> <name>` line per log, then the lines naming its checkpoint. */

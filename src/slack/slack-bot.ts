@@ -4,6 +4,7 @@ import { App, HTTPReceiver, type Logger as SlackLogger } from '@slack/bolt';
 import type { DispatchDeps } from '../../commands/core/dispatch.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { ActionDedupe } from './action-dedupe.js';
 import { boltLogger } from './bolt-logger.js';
 import { slackClientOptions } from './create-slack-messenger.js';
 import { isFreshTimestamp } from './request-freshness.js';
@@ -31,6 +32,8 @@ export interface SlackBotOptions {
     readonly timings?: Partial<SocketTimings>;
     readonly backoff?: Partial<ReconnectBackoff>;
   };
+  /** Which button clicks were handled, shared by every replica (Redis); in memory when absent. */
+  readonly actionDedupe?: ActionDedupe;
 }
 
 export interface SlackBot {
@@ -51,7 +54,7 @@ export function createSlackBot(opts: SlackBotOptions): SlackBot {
   let server: Server | undefined;
   let httpStatus = disconnectedStatus(Date.now(), 'not listening yet');
   registerCommands(app, deps, messenger, log);
-  registerActions(app, deps, log);
+  registerActions(app, deps, log, opts.actionDedupe);
   app.error(async (err) => {
     log.error({ err }, 'Slack listener error');
   });

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { App, RespondFn } from '@slack/bolt';
 import type { Invoker } from '../../commands/core/dispatch.js';
 import { type DispatchDeps, dispatchAction, dispatchText } from '../../commands/core/dispatch.js';
 import type { Logger } from '../logger.js';
 import { timed } from '../metrics.js';
 import type { Reply } from '../reply.js';
+import { type ActionDedupe, memoryActionDedupe } from './action-dedupe.js';
 import { ACTION_SUFFIX, renderBlocks } from './render-blocks.js';
 import { SlackMessenger } from './slack-messenger.js';
 
@@ -75,12 +77,20 @@ export function registerCommands(app: App, deps: DispatchDeps, messenger: SlackM
   }
 }
 
+/** How long a handled click is remembered: a double click, or Slack redelivering it, within this runs once. */
+const CLICK_MEMORY_MS = 15 * 60_000;
+
 /**
- * One listener per button action. A double click (or Slack retrying) must not run a destructive action
- * twice: a click seen in the last 15 minutes on the same message, action and value is answered, not run.
+ * One listener per button action. A double click (or Slack retrying, or the same click reaching two
+ * replicas) must not run a destructive action twice: a click seen in the last 15 minutes on the same
+ * message, action and value is answered, not run. `dedupe` is shared by every replica (Redis) in the bot.
  */
-export function registerActions(app: App, deps: DispatchDeps, log: Logger): void {
-  const seen = new Map<string, number>();
+export function registerActions(
+  app: App,
+  deps: DispatchDeps,
+  log: Logger,
+  dedupe: ActionDedupe = memoryActionDedupe(),
+): void {
   // The Slack messenger keeps the payloads too long for a button value (slack-messenger.ts).
   const m = deps.services.messenger;
   const resolveValue = (v: string) => (m instanceof SlackMessenger ? m.resolveValue(v) : Promise.resolve(v));
@@ -100,10 +110,23 @@ export function registerActions(app: App, deps: DispatchDeps, log: Logger): void
         });
         return;
       }
-      const key = `${messageTs}|${actionId}|${value}`;
-      const now = Date.now();
-      for (const [k, t] of seen) if (now - t > 15 * 60_000) seen.delete(k);
-      if (seen.has(key)) {
+      const key = createHash('sha256')
+        .update(`${body.channel?.id ?? ''}|${messageTs}|${actionId}|${value}`)
+        .digest('hex');
+      let first: boolean;
+      try {
+        first = await dedupe.claim(key, CLICK_MEMORY_MS);
+      } catch (err) {
+        // Without the shared memory a second replica might run the same click: run nothing.
+        log.error({ err, actionId }, 'could not record the click (Redis); nothing was run');
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          text: 'The bot cannot reach its Redis right now, so nothing was run. Click again in a moment.',
+        }).catch(() => {});
+        return;
+      }
+      if (!first) {
         await respond({
           response_type: 'ephemeral',
           replace_original: false,
@@ -111,7 +134,6 @@ export function registerActions(app: App, deps: DispatchDeps, log: Logger): void
         });
         return;
       }
-      seen.set(key, now);
       const inv: Invoker = {
         user: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) },
         ...(body.channel?.id ? { channel: body.channel.id } : {}),
@@ -131,7 +153,10 @@ export function registerActions(app: App, deps: DispatchDeps, log: Logger): void
               }
             : { replace_original: true, text: msg.text, blocks: msg.blocks as never },
         );
-        if (reply.level === 'error') seen.delete(key);
+        if (reply.level === 'error')
+          await dedupe
+            .release(key)
+            .catch((err: unknown) => log.warn({ err, actionId }, 'could not forget a click'));
       } catch (err) {
         log.error({ err, actionId }, 'could not deliver the action result to Slack');
       }

@@ -1,4 +1,4 @@
-import type { PipelineSubmission, RecentRun, TrackedState } from '../cluster/pipeline-runs.js';
+import type { LogEnd, PipelineSubmission, RecentRun, TrackedState } from '../cluster/pipeline-runs.js';
 
 /**
  * Everything the upload worker does on the cluster, each a single remote command whatever the number of
@@ -14,4 +14,8 @@ export interface PipelineCluster {
   states(ids: readonly string[]): Promise<Map<string, TrackedState>>;
   /** The log's telling lines (pattern matches + its last lines), or null when the log does not exist. */
   readLog(path: string): Promise<string[] | null>;
+  /** Log sizes without a command (null as a whole when that is not possible); lets the watcher see a run end early. */
+  logSizes?(paths: readonly string[]): Promise<(number | null)[] | null>;
+  /** Whether each log has reached its completion line, in one command. */
+  logEnds?(paths: readonly string[]): Promise<LogEnd[]>;
 }
