@@ -292,7 +292,15 @@ function lineLayout(chart: ReplyChart): ChartLayout {
         : {
             type: 'value',
             scale: true,
-            ...(series.length > 0 && ys.length > 0 ? {} : { min: 0, max: 1 }),
+            ...(series.length > 0 && ys.length > 0
+              ? marks.length > 0
+                ? {
+                    // The axis reaches every mark, even one past the last point drawn.
+                    min: (v: { min: number }) => Math.min(v.min, ...marks.map((m) => m.x)),
+                    max: (v: { max: number }) => Math.max(v.max, ...marks.map((m) => m.x)),
+                  }
+                : {}
+              : { min: 0, max: 1 }),
             axisLabel: { ...axisLabel, formatter: (v: number) => formatValue(v, '') },
             splitLine: { show: false },
             axisLine: { lineStyle: { color: '#999' } },

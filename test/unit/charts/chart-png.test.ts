@@ -168,6 +168,13 @@ describe('line chart: the loss curve', () => {
     expect(Math.abs((report?.y ?? 0) - (spike?.y ?? 0))).toBeGreaterThanOrEqual(12);
   });
 
+  it('draws a mark past the last point, with the axis reaching it', () => {
+    const past: ReplyChart = { ...loss, marks: [{ x: 90, label: 'report at 90' }] };
+    const t = texts(chartSvg(past)).map((x) => x.text);
+    expect(t).toContain('report at 90');
+    expect(t).toContain('90');
+  });
+
   it('keeps a mark label at the right edge inside the picture', () => {
     const edge: ReplyChart = { ...loss, marks: [{ x: 60, label: 'loss_spike at 1500000' }] };
     const label = texts(chartSvg(edge)).find((x) => x.text === 'loss_spike at 1500000');
