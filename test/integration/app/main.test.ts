@@ -89,7 +89,7 @@ describe('npm start (src/main.ts)', () => {
         work,
       );
       // Bounded wait for the listener (tsx compiles on first start; slow on a busy machine).
-      for (let i = 0; i < 300; i++) {
+      for (const deadline = Date.now() + 80_000; Date.now() < deadline; ) {
         const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
           (r) => r.ok,
           () => false,
@@ -98,7 +98,7 @@ describe('npm start (src/main.ts)', () => {
         if (proc.child.exitCode !== null) throw new Error(`the bot exited: ${proc.output().err}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-    }, 60_000);
+    }, 90_000);
     afterAll(async () => {
       proc?.child.kill('SIGKILL');
       await fake?.stop();

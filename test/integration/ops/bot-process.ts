@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
 
 // The real bot (src/main.ts) as a child process, the way `npm start` runs it, plus what the ops tests ask
 // of it: its JSON log lines, its ops endpoints, a signed slash command.
 
 const root = new URL('../../..', import.meta.url).pathname;
-const tsx = join(root, 'node_modules/.bin/tsx');
+const tsxLoader = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export interface BotProcess {
   readonly child: ChildProcess;
@@ -20,7 +21,9 @@ export interface BotProcess {
 }
 
 export function startBot(env: Record<string, string>, cwd: string): BotProcess {
-  const child = spawn(tsx, [join(root, 'src/main.ts')], {
+  // node with tsx as a loader, not the tsx CLI: the CLI relays a signal to its child and SIGKILLs it when
+  // the child does not report the signal within 30 ms, which a loaded machine misses.
+  const child = spawn(process.execPath, ['--import', tsxLoader, join(root, 'src/main.ts')], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,7 +36,8 @@ export function startBot(env: Record<string, string>, cwd: string): BotProcess {
   child.stderr?.on('data', (c) => {
     err += String(c);
   });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // 'close', not 'exit': the last log lines may still be in the pipe when the process has exited.
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   const lines = () =>
     out
       .split('\n')

@@ -93,8 +93,10 @@ describe('bounded graceful shutdown (SHUTDOWN_TIMEOUT_S)', () => {
     const { bot, opsPort } = await boot({ CLUSTER_TRANSPORT: 'local', SHUTDOWN_TIMEOUT_S: '20' });
     bot.child.kill('SIGTERM');
     expect(await bot.exited).toBe(0);
+    // In the order they happened (pino's asynchronous stdout writes may reach the pipe out of order).
     const steps = bot
       .lines()
+      .sort((a, b) => Number(a.time) - Number(b.time))
       .map((l) => String(l.msg))
       .filter((m) => m === 'shutting down' || m.startsWith('stopped'));
     expect(steps).toEqual([

@@ -50,14 +50,14 @@ function jsonLines() {
 describe('upload log lines', () => {
   it('tell one upload’s story: queued, admitted, submitted, paused by a 429 until the reset, retried, finished', async () => {
     env = await createUploadEnv(tb, {
-      hub: { limit: 1, windowMs: 10_000 },
-      settings: { concurrency: 1, budget: { limit: 10, windowMs: 10_000, marginMs: 0 } },
+      hub: { limit: 1, windowMs: 45_000 },
+      settings: { concurrency: 1, budget: { limit: 10, windowMs: 45_000, marginMs: 0 } },
     });
     const { lines, log } = jsonLines();
     await env.makeCheckpoints('exp-log', [100]);
     // Someone else used the Hub's one commit of this window: our first run gets a 429.
-    const sinceStart = (Date.now() - env.hub.startedAt) % 10_000;
-    if (sinceStart > 1_000) await new Promise((r) => setTimeout(r, 10_000 - sinceStart + 20));
+    const sinceStart = (Date.now() - env.hub.startedAt) % 45_000;
+    if (sinceStart > 1_000) await new Promise((r) => setTimeout(r, 45_000 - sinceStart + 20));
     await (
       await fetch(`${env.hub.url}/api/models/other/repo/commit/main`, { method: 'POST', body: '{}' })
     ).text();
@@ -80,7 +80,7 @@ describe('upload log lines', () => {
       settings: env.settings,
       log,
     });
-    await env.drained(150_000);
+    await env.drained(250_000);
 
     const jobId = uploadJobId('exp-log', 100);
     const story = lines.filter((l) => l.jobId === jobId);
@@ -111,12 +111,12 @@ describe('upload log lines', () => {
       slurmJobId: second?.slurmJobId,
       repos: ['test-org/sfm-exp-log'],
     });
-  }, 200_000);
+  }, 300_000);
 
   it('a failed upload says why', async () => {
     env = await createUploadEnv(tb, {
-      hub: { limit: 1, windowMs: 60_000 },
-      settings: { concurrency: 1, budget: { limit: 10, windowMs: 60_000, marginMs: 0 } },
+      hub: { limit: 1, windowMs: 600_000 },
+      settings: { concurrency: 1, budget: { limit: 10, windowMs: 600_000, marginMs: 0 } },
     });
     const { lines, log } = jsonLines();
     await env.makeCheckpoints('exp-fail', [100]);
@@ -141,11 +141,11 @@ describe('upload log lines', () => {
       settings: env.settings,
       log,
     });
-    await env.drained(150_000);
+    await env.drained(250_000);
     const failed = lines.find((l) => l.event === 'failed');
     expect(failed).toMatchObject({ experiment: 'exp-fail', step: 100, jobId: uploadJobId('exp-fail', 100) });
     expect(String(failed?.cause)).toMatch(/^gave up after 0 retries: rate limited/);
     expect(String(failed?.msg)).toBe(`upload failed: ${String(failed?.cause)}`);
     expect(failed?.slurmJobId).toMatch(/^\d+$/);
-  }, 200_000);
+  }, 300_000);
 });
