@@ -54,7 +54,7 @@ function startWatchdog(dir: string): number | undefined {
     'for e in /proc/[0-9]*; do',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, run by sh
     '  p=${e#/proc/}; [ "$p" = "$$" ] && continue',
-    '  if grep -qsF "$dir" "$e/cmdline" "$e/environ" || case "$(readlink "$e/cwd" 2>/dev/null)" in "$dir"*) true;; *) false;; esac; then kill -9 "$p" 2>/dev/null; fi',
+    '  if grep -qsF "$dir" "$e/cmdline" || case "$(readlink "$e/cwd" 2>/dev/null)" in "$dir"*) true;; *) false;; esac; then kill -9 "$p" 2>/dev/null; fi',
     'done',
     'rm -rf "$dir"',
   ].join('\n');
@@ -92,28 +92,30 @@ export function unregisterDir(dir: string): void {
 }
 
 /**
- * SIGKILL every process that still names `dir` in its command line, environment or working directory:
- * a job's processes once slurmd is gone, an sbatch run over SSH still retrying a stopped slurmctld. The dir
- * is a fresh mkdtemp name, so nothing else can match. Returns how many were killed.
+ * Stop every process that still names `dir` in its command line or working directory: an sbatch run over
+ * SSH still retrying a stopped slurmctld, a job's helper. SIGTERM first, so a process can release what it
+ * holds (a shell's lock file), then SIGKILL. The environment is not searched: login shells Slurm starts
+ * for a job's environment carry the dir there, and killing one mid-way can leave a user's lock behind.
+ * The dir is a fresh mkdtemp name, so nothing else can match. Returns how many were signalled.
  */
 export async function killStragglers(dir: string): Promise<number> {
-  let killed = 0;
-  for (let round = 0; round < 3; round++) {
-    const hits = readdirSync('/proc').filter(
-      (p) => /^\d+$/.test(p) && Number(p) !== process.pid && names(p, dir),
-    );
-    if (hits.length === 0) break;
-    for (const p of hits) {
+  const find = () =>
+    readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid && names(p, dir));
+  const signal = (pids: readonly string[], sig: NodeJS.Signals) => {
+    for (const p of pids) {
       try {
-        process.kill(Number(p), 'SIGKILL');
-        killed++;
+        process.kill(Number(p), sig);
       } catch {
         // gone already
       }
     }
-    await sleep(100);
-  }
-  return killed;
+  };
+  const first = find();
+  if (first.length === 0) return 0;
+  signal(first, 'SIGTERM');
+  for (let i = 0; i < 10 && find().length > 0; i++) await sleep(100);
+  signal(find(), 'SIGKILL');
+  return first.length;
 }
 
 function names(pid: string, dir: string): boolean {
@@ -122,14 +124,11 @@ function names(pid: string, dir: string): boolean {
   } catch {
     // not ours to read, or gone
   }
-  for (const f of ['cmdline', 'environ']) {
-    try {
-      if (readFileSync(`/proc/${pid}/${f}`).includes(dir)) return true;
-    } catch {
-      // not ours to read, or gone
-    }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`).includes(dir);
+  } catch {
+    return false;
   }
-  return false;
 }
 
 /** Start a daemon in the foreground (so the pid we hold is the daemon's), output to a log file. */

@@ -50,6 +50,8 @@ describe('two replicas on one Redis', () => {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '/root',
         SLACK_MODE: 'http',
+        // Two replicas on one machine: the ops server's default port can be taken once only.
+        OPS_PORT: '0',
         SLACK_BOT_TOKEN: 'xoxb-replica-test',
         SLACK_SIGNING_SECRET: SECRET,
         SLACK_API_URL: fake.apiUrl,
