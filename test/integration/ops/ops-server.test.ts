@@ -29,6 +29,8 @@ describe('the ops server (GET /healthz, /readyz, /metrics)', () => {
     const work = await mkdtemp(join(tb.dir, 'ops-'));
     redis = await startRedis(work, { name: 'redis-ops' });
     fake = await FakeSlack.start();
+    // A real workspace: the channels exist and the bot is a member of them.
+    fake.channel('C0CHATOPS', { member: true });
     port = await freePort();
     const opsPort = await freePort();
     opsUrl = `http://127.0.0.1:${opsPort}`;

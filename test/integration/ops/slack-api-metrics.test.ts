@@ -14,6 +14,8 @@ describe('Slack API call metrics', () => {
   let fake: FakeSlack;
   beforeAll(async () => {
     fake = await FakeSlack.start();
+    // A real workspace: the channels exist and the bot is a member of them.
+    fake.channel('C0METRICS', { member: true });
   });
   afterAll(async () => {
     await fake.stop();

@@ -29,7 +29,8 @@ const template = (experiment: string, over: Partial<UploadJobInput> = {}): Omit<
   singleton: true,
   maxRetries: 3,
   retryMinWaitS: 1,
-  retryMaxWaitS: 10,
+  // Above the Hub window (45 s): a retry capped below the reset would only meet another 429.
+  retryMaxWaitS: 60,
   batchId: 'batch-log',
   requestedBy: 'U0TEST',
   ...over,

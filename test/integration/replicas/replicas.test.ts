@@ -127,6 +127,9 @@ describe('two replicas on one Redis', () => {
     redis = new Redis(`${tb.redis.url}/${REDIS_DB}`);
     await redis.flushdb();
     fake = await FakeSlack.start();
+    // A real workspace: the channels exist and the bot is a member of them.
+    fake.channel('C0CHATOPS', { member: true });
+    fake.channel('C0DIGEST', { member: true });
     // A Hub that never refuses: this test is about doing each thing once, not about pacing.
     hub = await startLocalHub({ limit: 1_000, windowMs: 60_000 });
     world = await layOutWorld(join(work, 'world'), {
