@@ -17,6 +17,11 @@ export interface LocalHubOptions {
   readonly stall?: RegExp;
   /** Organisations the token may not create repos in: 403, as the Hub answers. */
   readonly forbiddenOrgs?: RegExp;
+  /**
+   * Where windows start: at the Hub's start, one after another (default), or at the first commit after the
+   * last window ended — so a burst of commits always meets the limit, whenever it starts (the demo).
+   */
+  readonly windowAnchor?: 'start' | 'first-commit';
 }
 
 export interface HubCall {
@@ -44,9 +49,13 @@ export async function startLocalHub(opts: LocalHubOptions): Promise<LocalHub> {
   const used = new Map<number, number>();
   const stalled = new Set<ServerResponse>();
 
-  const windowIndex = (t: number) => Math.floor((t - startedAt) / opts.windowMs);
+  // With windows anchored at a first commit, the current window starts there; windows are numbered by it.
+  let anchor = startedAt;
+  const anchored = opts.windowAnchor === 'first-commit';
+  const windowIndex = (t: number) =>
+    anchored ? (t - anchor < opts.windowMs ? anchor : -1) : Math.floor((t - startedAt) / opts.windowMs);
   const secondsToReset = (t: number) => {
-    const end = startedAt + (windowIndex(t) + 1) * opts.windowMs;
+    const end = anchored ? anchor + opts.windowMs : startedAt + (windowIndex(t) + 1) * opts.windowMs;
     return Math.max(1, Math.ceil((end - t) / 1000));
   };
   const policy = `"fixed window";"api";q=${opts.limit};w=${Math.ceil(opts.windowMs / 1000)}`;
@@ -94,6 +103,7 @@ export async function startLocalHub(opts: LocalHubOptions): Promise<LocalHub> {
       const [, repo = '', rev = ''] = commit;
       const revision = decodeURIComponent(rev);
       if (stall(`${repo}@${revision}`, res)) return;
+      if (anchored && windowIndex(now) === -1) anchor = now;
       const w = windowIndex(now);
       const n = used.get(w) ?? 0;
       if (n >= opts.limit) {

@@ -33,7 +33,12 @@ export const SANDBOX_DIGEST_CHANNEL = 'C0SANDBOX';
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const [tb, hub] = await Promise.all([
     startTestbed({ redis: true, ssh: true, slurm: true }),
-    startLocalHub({ limit: opts.hubLimit ?? 4, windowMs: opts.hubWindowMs ?? 20_000 }),
+    startLocalHub({
+      limit: opts.hubLimit ?? 4,
+      windowMs: opts.hubWindowMs ?? 30_000,
+      // A window opens with the first commit: six two-commit uploads always meet the limit on the third.
+      windowAnchor: 'first-commit',
+    }),
   ]);
   let stopped: Promise<void> | null = null;
   const stop = () => {
