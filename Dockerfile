@@ -5,15 +5,16 @@
 # README.md ("Running the bot") lists what to mount and set; test/unit/deploy/dockerfile.test.ts checks this
 # file against the package.
 
-# ---- build: every dependency, then tsc → dist/ ----
+# ---- build: every dependency, then the esbuild bundle → dist/ ----
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # Dependencies first, so a source change rebuilds only the layers below. `prepare` finds no sources yet.
 COPY package.json package-lock.json ./
 COPY bin/ bin/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/copy-remote.mjs scripts/
+COPY tsconfig.json ./
+COPY scripts/build.mjs scripts/
+COPY scripts/build/ scripts/build/
 COPY src/ src/
 COPY commands/ commands/
 COPY jobs/ jobs/

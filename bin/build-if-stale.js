@@ -2,52 +2,75 @@
 // dist/ (`npm run build`) in step with the sources: in a checkout, build when dist/ is missing or a source
 // file is newer than the last build; where the package holds no sources (the container image, an installed
 // copy) dist/ is what runs, as it is. `npm start`, `prepare` and bin/chatops.js call it.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** What the build reads. */
-const SOURCES = [
-  'src',
-  'commands',
-  'jobs',
-  'tsconfig.json',
-  'tsconfig.build.json',
-  'scripts/copy-remote.mjs',
-];
-/** Written by scripts/copy-remote.mjs as the build's last step. */
+const SOURCES = ['src', 'commands', 'jobs', 'package.json', 'scripts/build.mjs', 'scripts/build'];
+/** Written by scripts/build.mjs as the build's last step. */
 export const STAMP = join(root, 'dist', '.built');
 const LOCK = join(root, 'dist', '.building');
 const LOCK_STALE_MS = 5 * 60_000;
 
-function newest(path) {
+// Every CLI call in a checkout pays for this walk: directory entries say which names are directories, so
+// only files and directories are stat'ed, once each.
+function newest(path, isDir) {
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) return 0;
-  if (!st.isDirectory()) return st.mtimeMs;
   let max = st.mtimeMs;
-  for (const name of readdirSync(path)) max = Math.max(max, newest(join(path, name)));
+  if (!(isDir ?? st.isDirectory())) return max;
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    max = Math.max(max, newest(join(path, e.name), e.isDirectory()));
+  }
   return max;
 }
+
+/** The same walk, its stat calls on libuv's threads: bin/chatops.js runs it while dist/ loads. */
+async function newestAsync(path, isDir) {
+  const st = await stat(path).catch(() => null);
+  if (!st) return 0;
+  if (!(isDir ?? st.isDirectory())) return st.mtimeMs;
+  const entries = await readdir(path, { withFileTypes: true });
+  const times = await Promise.all(entries.map((e) => newestAsync(join(path, e.name), e.isDirectory())));
+  return Math.max(st.mtimeMs, ...times);
+}
+
+const verdict = (built, src) =>
+  !built
+    ? 'dist/ has not been built'
+    : src > built.mtimeMs
+      ? 'a source file changed since the last build'
+      : null;
 
 /** Why dist/ must be built, or null when it is current (or there is nothing to build it from). */
 export function staleness() {
   if (!existsSync(join(root, 'src'))) return null;
   const built = statSync(STAMP, { throwIfNoEntry: false });
-  if (!built) return 'dist/ has not been built';
-  const src = Math.max(...SOURCES.map((p) => newest(join(root, p))));
-  return src > built.mtimeMs ? 'a source file changed since the last build' : null;
+  return verdict(built, built ? Math.max(...SOURCES.map((p) => newest(join(root, p)))) : 0);
+}
+
+/** staleness(), without blocking the thread. */
+export async function stalenessAsync() {
+  if (!existsSync(join(root, 'src'))) return null;
+  const built = statSync(STAMP, { throwIfNoEntry: false });
+  if (!built) return verdict(built, 0);
+  const times = await Promise.all(SOURCES.map((p) => newestAsync(join(root, p))));
+  return verdict(built, Math.max(...times));
 }
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /**
  * Build if stale; returns false (having said why on stderr) when dist/ cannot run. One build at a time:
- * processes started together wait for the one that holds the lock, then find dist/ current.
+ * processes started together wait for the one that holds the lock, then find dist/ current. `knownStale`:
+ * a reason stalenessAsync() already gave (checked again under the lock).
  */
-export function ensureBuilt() {
-  let why = staleness();
+export function ensureBuilt(knownStale) {
+  let why = knownStale ?? staleness();
   if (why === null) return true;
   mkdirSync(join(root, 'dist'), { recursive: true });
   for (;;) {
@@ -64,27 +87,20 @@ export function ensureBuilt() {
   try {
     why = staleness();
     if (why === null) return true;
-    if (!existsSync(join(root, 'node_modules', 'typescript'))) {
+    if (!existsSync(join(root, 'node_modules', 'esbuild'))) {
       const usable = existsSync(join(root, 'dist', 'src', 'main.js'));
       process.stderr.write(
-        `chatops: ${why}, and TypeScript is not installed to build it (npm install, then npm run build)` +
+        `chatops: ${why}, and esbuild is not installed to build it (npm install, then npm run build)` +
           (usable ? '; running the last build\n' : '\n'),
       );
       return usable;
     }
     process.stderr.write(`chatops: ${why}: building dist/ (npm run build) …\n`);
+    // Loaded only to build: a current dist/ costs the CLI nothing but the walk above.
+    const { spawnSync } = createRequire(import.meta.url)('node:child_process');
     // The build's output goes to stderr: a CLI's stdout carries only its answer.
-    const r = spawnSync(
-      process.execPath,
-      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: root,
-        stdio: ['ignore', 2, 2],
-      },
-    );
     const copied =
-      r.status === 0 &&
-      spawnSync(process.execPath, [join(root, 'scripts', 'copy-remote.mjs')], {
+      spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], {
         cwd: root,
         stdio: ['ignore', 2, 2],
       }).status === 0;

@@ -1,11 +1,33 @@
 #!/usr/bin/env node
 // `chatops …`: the compiled CLI (dist/). In a checkout, dist/ is rebuilt first when a source file is newer.
-import { ensureBuilt } from './build-if-stale.js';
+// The check walks the sources while dist/'s entry loads (loading runs none of the CLI): only a current
+// build is ever run, and a stale one is built, then loaded afresh.
+import { ensureBuilt, stalenessAsync } from './build-if-stale.js';
 
-if (ensureBuilt()) {
+const entry = new URL('../dist/src/main.js', import.meta.url).href;
+const [why, loaded] = await Promise.all([
+  stalenessAsync(),
+  import(entry).then(
+    (m) => m,
+    () => null,
+  ),
+]);
+let main = why === null ? loaded : null;
+if (why !== null || main === null) {
+  if (!ensureBuilt(why ?? undefined)) {
+    process.exitCode = 1;
+  } else {
+    // A new URL: the module map still holds the stale entry under the old one (its chunks are new files).
+    main = await import(`${entry}?built=${Date.now()}`).catch((err) => {
+      process.stderr.write(`chatops: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+      return null;
+    });
+  }
+}
+if (main) {
   try {
-    const { cliMain } = await import('../dist/src/main.js');
-    process.exitCode = await cliMain({
+    process.exitCode = await main.cliMain({
       argv: process.argv.slice(2),
       env: process.env,
       stdin: process.stdin,
@@ -16,6 +38,4 @@ if (ensureBuilt()) {
     process.stderr.write(`chatops: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;
   }
-} else {
-  process.exitCode = 1;
 }

@@ -1,7 +1,8 @@
-import { DelayedError, type Job, type Queue, UnrecoverableError } from 'bullmq';
+import type { DelayedError, Job, Queue } from 'bullmq';
 import type { Logger } from '../src/logger.js';
 import type { Metrics } from '../src/metrics.js';
 import { parsePipelineLines } from '../src/pipeline/pipeline-log.js';
+import { bullmq } from '../src/queue/load-queue-libraries.js';
 import type { ShutdownAwareProcessor } from '../src/queue/queue-factory.js';
 import type { PipelineCluster } from '../src/uploads/pipeline-cluster.js';
 import type { SlurmWatcher } from '../src/uploads/slurm-watcher.js';
@@ -91,7 +92,7 @@ class UploadProcessor {
       return await this.#finish(a, ended.lastState);
     } catch (e) {
       // Whatever went wrong, do not leave the experiment locked until the lock expires.
-      if (!(e instanceof DelayedError)) await this.#release(a).catch(() => {});
+      if (!(e instanceof bullmq().DelayedError)) await this.#release(a).catch(() => {});
       throw e;
     }
   }
@@ -122,7 +123,7 @@ class UploadProcessor {
   async #delay(a: Attempt, at: number): Promise<DelayedError> {
     const jitter = Math.floor(Math.random() * (this.deps.jitterMs ?? 0));
     await a.job.moveToDelayed(Math.max(at, this.#now() + 1) + jitter, a.token);
-    return new DelayedError();
+    return new (bullmq().DelayedError)();
   }
 
   async #release(a: Attempt): Promise<void> {
@@ -314,7 +315,7 @@ class UploadProcessor {
       });
       await this.#release(a);
       await this.#progress.report(d.batchId, jobId, { kind: 'failed', reason: decision.reason });
-      throw new UnrecoverableError(decision.reason);
+      throw new (bullmq().UnrecoverableError)(decision.reason);
     }
     this.deps.metrics?.uploads.inc({ outcome: 'retrying' });
     this.#logEvent(a, 'warn', 'retrying', `upload will retry after ${runLabel(record)}`, {

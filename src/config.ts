@@ -36,7 +36,12 @@ const slackUserIds = z
   .pipe(
     z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be Slack user ids like U0123ABCD, comma-separated')),
   );
+// Building an Intl.DateTimeFormat loads ICU's calendar data (~20 ms, paid by every CLI call), so the
+// canonical ids and UTC are checked against the list first; only an alias (US/Eastern) builds one.
+let knownZones: ReadonlySet<string> | undefined;
 const timezone = z.string().refine((tz) => {
+  knownZones ??= new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC', 'GMT']);
+  if (knownZones.has(tz)) return true;
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;

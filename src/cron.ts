@@ -1,4 +1,6 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import { createRequire } from 'node:module';
+import type * as NodeCron from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
 import type { Logger } from './logger.js';
 
 // The only importer of node-cron. A tick never does the work itself: it enqueues a BullMQ job whose id names
@@ -41,6 +43,10 @@ export interface Scheduler {
   fire(name: string, at?: Date): Promise<void>;
 }
 
+// Loaded by the first scheduler: a CLI command builds the digest feature but never starts its schedules.
+const loadCron = (): typeof NodeCron.default =>
+  (createRequire(import.meta.url)('node-cron') as typeof NodeCron).default;
+
 export function startScheduler(
   schedules: readonly CronSchedule[],
   opts: {
@@ -51,6 +57,7 @@ export function startScheduler(
     readonly coordinator?: CronCoordinator;
   },
 ): Scheduler {
+  const cron = loadCron();
   for (const s of schedules) {
     if (!cron.validate(s.expression)) {
       throw new CronExpressionError(

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { type DestinationStream, pino } from 'pino';
+import type * as Pino from 'pino';
+import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino';
 import type pinoPretty from 'pino-pretty';
 
 /**
@@ -44,12 +45,67 @@ const REDACT = [
   '*.SLACK_SIGNING_SECRET',
 ];
 
-export function createLogger(opts: LoggerOptions): Logger {
+const require = createRequire(import.meta.url);
+const LEVELS: Readonly<Record<string, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
+type Method = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+/**
+ * pino is loaded (synchronously: it is CommonJS) by the first line at an enabled level, not at start: a CLI
+ * command that logs nothing (help, the offline helpers: level warn) never pays for it. Children made
+ * before that keep their bindings and build their pino child from the parent when they first write.
+ */
+class DeferredLogger implements Logger {
+  #real: Logger | undefined;
+  readonly #threshold: number;
+  constructor(
+    readonly level: string,
+    private readonly make: () => Logger,
+  ) {
+    this.#threshold = LEVELS[level] ?? Number.POSITIVE_INFINITY;
+  }
+  #logger(): Logger {
+    this.#real ??= this.make();
+    return this.#real;
+  }
+  #write(m: Method, obj: object | string, msg?: string): void {
+    if ((LEVELS[m] ?? 0) < this.#threshold) return;
+    if (msg === undefined) this.#logger()[m](obj);
+    else this.#logger()[m](obj, msg);
+  }
+  debug(obj: object | string, msg?: string): void {
+    this.#write('debug', obj, msg);
+  }
+  info(obj: object | string, msg?: string): void {
+    this.#write('info', obj, msg);
+  }
+  warn(obj: object | string, msg?: string): void {
+    this.#write('warn', obj, msg);
+  }
+  error(obj: object | string, msg?: string): void {
+    this.#write('error', obj, msg);
+  }
+  fatal(obj: object | string, msg?: string): void {
+    this.#write('fatal', obj, msg);
+  }
+  child(bindings: Record<string, unknown>): Logger {
+    return new DeferredLogger(this.level, () => this.#logger().child(bindings));
+  }
+}
+
+function pinoLogger(opts: LoggerOptions): PinoLogger {
+  const { pino } = require('pino') as typeof Pino;
   const options = { level: opts.level, redact: { paths: REDACT, censor: '[redacted]' } };
   if (opts.pretty) {
     // In-thread pretty stream (no worker transport): works the same under tsx, vitest and node. Loaded only
     // for a terminal, so a process that logs JSON lines never pays for it.
-    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof pinoPretty;
+    const pretty = require('pino-pretty') as typeof pinoPretty;
     const stream = pretty({
       colorize: true,
       translateTime: 'SYS:HH:MM:ss.l',
@@ -62,7 +118,13 @@ export function createLogger(opts: LoggerOptions): Logger {
   return pino(options, (opts.destination as DestinationStream | undefined) ?? pino.destination(1));
 }
 
+export function createLogger(opts: LoggerOptions): Logger {
+  return new DeferredLogger(opts.level, () => pinoLogger(opts));
+}
+
 /** For tests and tools that must not print. */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return new DeferredLogger('silent' satisfies LevelWithSilent, () => {
+    throw new Error('a silent logger writes nothing');
+  });
 }

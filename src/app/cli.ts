@@ -1,5 +1,6 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { Invoker } from '../../commands/core/dispatch.js';
 import type { Registry } from '../../commands/core/registry.js';
 import { createRegistry } from '../../commands/index.js';
@@ -48,6 +49,9 @@ export interface CliEnvironment {
 }
 
 export async function cliMain(e: CliEnvironment): Promise<number> {
+  // A one-shot command parses each schema once or twice: zod's compiled fast path costs more to build
+  // (new Function per object schema) than it saves.
+  z.config({ jitless: true });
   const io: CliOutput = { out: (s) => void e.stdout.write(s), err: (s) => void e.stderr.write(s) };
   const merged = e.readDotEnv === false ? { ...e.env } : readEnv(e.env);
   let config: Config;

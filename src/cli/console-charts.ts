@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChartRenderer } from '../charts/chart-png.js';
+import { lazyChartRenderer } from '../charts/lazy-chart-renderer.js';
 import type { ReplyChart } from '../reply.js';
 
 export interface ConsoleChartsOptions {
@@ -15,7 +16,7 @@ export interface ConsoleChartsOptions {
  * path. One per console session, shared with its messenger, so file numbers never collide.
  */
 export class ConsoleCharts {
-  #renderer: ChartRenderer | undefined;
+  readonly #renderer: ChartRenderer;
   readonly #wanted: string | undefined;
   #dir: Promise<string> | undefined;
   #resolved: string | undefined;
@@ -23,7 +24,7 @@ export class ConsoleCharts {
 
   constructor(opts: ConsoleChartsOptions = {}) {
     this.#wanted = opts.dir;
-    this.#renderer = opts.renderer;
+    this.#renderer = opts.renderer ?? lazyChartRenderer();
   }
 
   /** The directory, once the first chart has created it. */
@@ -34,16 +35,10 @@ export class ConsoleCharts {
   /** Render the chart and write `<title>-<n>.png`; returns its path. */
   async write(chart: ReplyChart): Promise<string> {
     const n = ++this.#n;
-    const [dir, png] = await Promise.all([this.#directory(), (await this.#render()).png(chart)]);
+    const [dir, png] = await Promise.all([this.#directory(), this.#renderer.png(chart)]);
     const file = join(dir, `${slug(chart.title)}-${n}.png`);
     await writeFile(file, png);
     return file;
-  }
-
-  // The renderer's native module loads with the first chart: a CLI command that draws none never pays for it.
-  async #render(): Promise<ChartRenderer> {
-    this.#renderer ??= new (await import('../charts/chart-png.js')).ResvgChartRenderer();
-    return this.#renderer;
   }
 
   // Created on the first chart, so a session that shows none leaves nothing behind.

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { LogRecord } from '../pipeline/digest-stats.js';
@@ -259,7 +258,7 @@ export class RedisScanStore implements ScanStore {
 
   async withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     const lockKey = `${this.key(dir)}:lock`;
-    const token = randomUUID();
+    const token = crypto.randomUUID();
     const ttl = this.opts.lockTtlMs ?? 600_000;
     const deadline = Date.now() + (this.opts.lockWaitMs ?? ttl);
     for (;;) {

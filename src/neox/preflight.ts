@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { AbsPath } from '../args.js';
 import type { ConfigProbe, DataFacts, PathFacts } from './config-probe.js';
 import { nearest } from './nearest.js';
-import { NeoxConfigError, type NeoxConfigSummary, parseNeoxConfig } from './neox-config.js';
+import type { NeoxConfigSummary } from './neox-config.js';
 
 // Checks a NeoX config before anything is submitted. The probe looks at the cluster's files (the bot may
 // run off-cluster) in exactly two round trips: read the config, then check every path it names. This
@@ -93,7 +93,9 @@ async function readConfig(probe: ConfigProbe, configPath: string, f: Findings): 
   }
 }
 
-function parseConfig(text: string, configPath: string, f: Findings): NeoxConfigSummary | null {
+async function parseConfig(text: string, configPath: string, f: Findings): Promise<NeoxConfigSummary | null> {
+  // The YAML parser loads with the first config read, not with every command that can submit one.
+  const { NeoxConfigError, parseNeoxConfig } = await import('./neox-config.js');
   try {
     return parseNeoxConfig(text);
   } catch (e) {
@@ -187,7 +189,7 @@ export async function preflight(probe: ConfigProbe, input: PreflightInput): Prom
   if (!validatePath(configPath, 'Config path', f.problems)) return result(null);
 
   const text = await readConfig(probe, configPath, f);
-  const cfg = text === null ? null : parseConfig(text, configPath, f);
+  const cfg = text === null ? null : await parseConfig(text, configPath, f);
   if (cfg === null) return result(null);
   const warning = logIntervalWarning(cfg);
   if (warning) f.warnings.push(warning);

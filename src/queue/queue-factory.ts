@@ -1,14 +1,7 @@
 import { setMaxListeners } from 'node:events';
-import {
-  type ConnectionOptions,
-  type Job,
-  type JobsOptions,
-  Queue,
-  QueueEvents,
-  Worker,
-  type WorkerOptions,
-} from 'bullmq';
+import type { ConnectionOptions, Job, JobsOptions, Queue, QueueEvents, Worker, WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { bullmq } from './load-queue-libraries.js';
 import { createRedisConnection, type RedisRole } from './redis-connection.js';
 
 export interface QueueFactoryOptions {
@@ -63,7 +56,7 @@ export class QueueFactory {
     this.assertOpen();
     const existing = this.queues.get(name);
     if (existing) return existing as unknown as Queue<D, R>;
-    const q = new Queue<D, R>(name, {
+    const q = new (bullmq().Queue)<D, R>(name, {
       connection: this.redis('command') as ConnectionOptions,
       prefix: this.opts.prefix,
       ...(defaultJobOptions ? { defaultJobOptions } : {}),
@@ -76,7 +69,7 @@ export class QueueFactory {
 
   queueEvents(name: string): QueueEvents {
     this.assertOpen();
-    const ev = new QueueEvents(name, {
+    const ev = new (bullmq().QueueEvents)(name, {
       connection: this.redis('blocking') as ConnectionOptions,
       prefix: this.opts.prefix,
     });
@@ -95,7 +88,7 @@ export class QueueFactory {
     const shutdown = new AbortController();
     // Every job waiting on a pipeline listens to it: many listeners is normal, not a leak.
     setMaxListeners(0, shutdown.signal);
-    const w = new Worker<D, R>(name, (job, token) => processor(job, token, shutdown.signal), {
+    const w = new (bullmq().Worker)<D, R>(name, (job, token) => processor(job, token, shutdown.signal), {
       ...settings,
       connection: this.redis('blocking') as ConnectionOptions,
       prefix: this.opts.prefix,

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { redisLibrary } from './load-queue-libraries.js';
 
 /**
  * `blocking`: BullMQ workers and QueueEvents. They must wait out a Redis restart instead of failing, so
@@ -13,5 +14,5 @@ export function createRedisConnection(url: string, role: RedisRole, extra: Redis
     role === 'blocking'
       ? { maxRetriesPerRequest: null, enableReadyCheck: false }
       : { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5_000 };
-  return new Redis(url, { ...base, ...extra, lazyConnect: false });
+  return new (redisLibrary().Redis)(url, { ...base, ...extra, lazyConnect: false });
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 
-// The sandbox's stand-ins for the team's programs, real files beside this module (copied into dist/ by
-// the build): NeoX's trainer and its pretrain_neox.sbatch, the checkpoint pipeline and its sbatch.
+// The sandbox's stand-ins for the team's programs, real files beside this module (copied to
+// dist/src/programs/ by the build, beside the bundle): NeoX's trainer and its pretrain_neox.sbatch, the
+// checkpoint pipeline and its sbatch.
 
 const DIR = join(import.meta.dirname, 'programs');
 

@@ -1,6 +1,7 @@
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Redis } from 'ioredis';
-import { type ChartRenderer, ResvgChartRenderer } from '../charts/chart-png.js';
+import type { ChartRenderer } from '../charts/chart-png.js';
+import { lazyChartRenderer } from '../charts/lazy-chart-renderer.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -43,7 +44,7 @@ export function createSlackMessenger(
     client,
     opts.pacer ?? new ChannelPacer({ log }),
     log,
-    opts.chartRenderer ?? new ResvgChartRenderer(),
+    opts.chartRenderer ?? lazyChartRenderer(),
     {
       ...(opts.redis ? { redis: opts.redis } : {}),
       ...(opts.keyPrefix ? { keyPrefix: opts.keyPrefix } : {}),

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { execa } from 'execa';
+import type { execa as Execa } from 'execa';
 import { ClusterError } from '../../errors.js';
 import { assertNoControlChars } from '../quote.js';
 import { assertOperands, type RemoteScript, scriptArgv, scriptAuditArgv } from '../remote-script.js';
@@ -83,7 +83,7 @@ export class LocalTransport implements Transport {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const maxBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
 
-    const child = execa(file, args, {
+    const child = (await loadExeca())(file, args, {
       env: { ...this.#env, ...extraEnv },
       extendEnv: true,
       cwd: this.#cwd,
@@ -162,4 +162,11 @@ export class LocalTransport implements Transport {
     }
     this.#running.clear();
   }
+}
+
+let execaModule: Promise<typeof Execa> | undefined;
+/** execa and its ~15 packages load with the first command run, not with every process that could run one. */
+function loadExeca(): Promise<typeof Execa> {
+  execaModule ??= import('execa').then((m) => m.execa);
+  return execaModule;
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Client, type ConnectConfig } from 'ssh2';
+import type { Client, ConnectConfig } from 'ssh2';
 import { ClusterError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Metrics } from '../../metrics.js';
@@ -163,7 +163,9 @@ export class SshConnection {
     const config = this.#config(privateKey, pin, (refusal) => {
       mismatch = refusal;
     });
-    const client = new Client();
+    // ssh2 loads with the first connection: a CLI command that never reaches the cluster does not pay for it.
+    const { Client: SshClient } = await import('ssh2');
+    const client = new SshClient();
     return new Promise<Client>((resolve, reject) => {
       let ready = false;
       client.on('ready', () => {

@@ -1,42 +1,59 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-// The compiled code finds the files it reads at run time beside its modules: the cluster's remote programs
-// (src/cluster/remote-script.ts) and the sandbox's stand-ins (src/sandbox/programs.ts).
+// The production build (scripts/build.mjs) bundles every module into dist/src/, so the files the code reads
+// at run time beside its modules — the cluster's remote programs (src/cluster/remote-script.ts reads
+// `./remote/`) and the sandbox's stand-ins (src/sandbox/programs.ts reads `./programs/`) — must sit there.
 
 const root = new URL('../../..', import.meta.url).pathname;
-const dist = (p: string) => pathToFileURL(join(root, 'dist', p)).href;
+const dist = join(root, 'dist/src');
 
 describe('dist/ (npm run build)', () => {
   beforeAll(() => {
     execFileSync(process.execPath, [join(root, 'bin/build-if-stale.js')], { stdio: 'inherit' });
   }, 180_000);
 
-  it('holds every remote program, as it is, and the compiled loader reads each one', async () => {
-    const { loadRemoteScript } = (await import(
-      dist('src/cluster/remote-script.js')
-    )) as typeof import('../../../src/cluster/remote-script.js');
-    const names = readdirSync(join(root, 'src/cluster/remote'));
+  it.each([
+    ['src/cluster/remote', 'remote'],
+    ['src/sandbox/programs', 'programs'],
+  ])('holds every file of %s, as it is, in dist/src/%s', (from, to) => {
+    const names = readdirSync(join(root, from));
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) {
-      const source = join(root, 'src/cluster/remote', name);
-      expect(loadRemoteScript(name).body).toBe(readFileSync(source, 'utf8'));
-      expect(statSync(join(root, 'dist/src/cluster/remote', name)).mode).toBe(statSync(source).mode);
+      const source = join(root, from, name);
+      const built = join(dist, to, name);
+      expect(readFileSync(built, 'utf8'), name).toBe(readFileSync(source, 'utf8'));
+      expect(statSync(built).mode, name).toBe(statSync(source).mode);
     }
   });
 
-  it('holds the sandbox programs where the compiled module points', async () => {
-    const { SANDBOX_PROGRAMS } = (await import(
-      dist('src/sandbox/programs.js')
-    )) as typeof import('../../../src/sandbox/programs.js');
-    for (const [what, path] of Object.entries(SANDBOX_PROGRAMS)) {
-      expect(path.startsWith(join(root, 'dist/')), what).toBe(true);
-      const source = join(root, 'src/sandbox/programs', path.slice(path.lastIndexOf('/') + 1));
-      expect(readFileSync(path, 'utf8'), what).toBe(readFileSync(source, 'utf8'));
-      expect(statSync(path).mode, what).toBe(statSync(source).mode);
-    }
+  it('has every module directly in dist/src/, where those directories are looked for', () => {
+    const modules = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+    expect(modules).toContain('main.js');
+    expect(modules.filter((f) => f.includes('/'))).toEqual([]);
+  });
+
+  it('runs from anywhere: the built CLI reads its remote programs when it starts', () => {
+    // Loading the cluster room reads the remote programs it sends (a missing one throws at load).
+    const out = execFileSync(
+      process.execPath,
+      [join(root, 'bin/chatops.js'), 'train', 'scan-log', join(root, 'test/fixtures/neox/cuda_oom.log')],
+      { cwd: tmpdir(), encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: tmpdir() } },
+    );
+    expect(out).toContain('out of memory');
+  });
+
+  it('keeps zod beside the bundle with a code cache this Node.js accepts', async () => {
+    const { Script } = await import('node:vm');
+    const { default: Module } = await import('node:module');
+    const file = join(dist, 'vendor/zod.cjs');
+    const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
+      filename: file,
+      cachedData: readFileSync(`${file}.cache`),
+    });
+    expect(script.cachedDataRejected).toBe(false);
   });
 });

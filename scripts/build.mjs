@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// `npm run build`: the production code in dist/src/ — src/main.ts and everything it reaches, bundled by
+// esbuild into ES modules split at every dynamic import (main.js plus shared chunk-*.js files), so a
+// process loads a handful of files instead of hundreds and still loads only what its command needs.
+// Types are checked by `npm run typecheck`, not here: the build must be quick enough to run on demand
+// (bin/build-if-stale.js).
+//
+// Bundled: our sources and yaml. zod (pure JavaScript, loaded by every command) goes beside them as one
+// CommonJS file with a V8 code cache (scripts/build/zod-from-cache.mjs loads it). Left in
+// node_modules and loaded from there: every other package, so the ones with native parts (ssh2, resvg),
+// files read beside their modules (bullmq's Lua scripts) or worker threads (pino's transports) work as
+// installed, and a test can see which of them a command loads.
+//
+// Programs the bot runs are files read at run time beside the module that loads them: the cluster's
+// remote programs (src/cluster/remote-script.ts reads `./remote/`) and the sandbox's stand-ins
+// (src/sandbox/programs.ts reads `./programs/`). Every bundled module lives in dist/src/ itself, so both
+// directories are copied there, as they are (modes kept). Last, the stamp bin/build-if-stale.js compares
+// the sources with.
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+import * as esbuild from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = `${root}dist/src`;
+
+/**
+ * Packages left in node_modules and loaded from there; every other one is compiled into the bundle with
+ * its dependencies (a bot start would otherwise resolve and read ~900 CommonJS files one by one).
+ */
+const EXTERNAL = new Set([
+  // Native parts (resvg's prebuilt binary; ssh2's optional crypto addon and the WebAssembly it reads
+  // beside its modules).
+  'ssh2',
+  '@resvg/resvg-js',
+  // Files read beside their modules (Lua scripts), and one ioredis for BullMQ and us alike.
+  'bullmq',
+  'ioredis',
+  // Worker-thread transports resolve their own files.
+  'pino',
+  'pino-pretty',
+  // Loaded with the first chart only (src/charts/lazy-chart-renderer.ts), and large.
+  'echarts',
+]);
+
+const packageName = (spec) =>
+  spec
+    .split('/')
+    .slice(0, spec.startsWith('@') ? 2 : 1)
+    .join('/');
+
+const externalPackages = {
+  name: 'external-packages',
+  setup(build) {
+    build.onResolve({ filter: /^zod$/ }, (args) =>
+      args.importer.includes('/node_modules/')
+        ? undefined
+        : { path: `${root}scripts/build/zod-from-cache.mjs` },
+    );
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { path: args.path, external: true };
+      return EXTERNAL.has(packageName(args.path)) ? { path: args.path, external: true } : undefined;
+    });
+  },
+};
+
+// zod's namespace object re-exports all of its ~50 message locales, so none can be tree-shaken: the
+// bundle takes English, the only locale the bot configures (zod's default), and drops ~320 KB that every
+// command would otherwise parse at start.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /\/node_modules\/zod\/v4\/[a-z]+\/[^/]+$/.test(args.importer)
+        ? { path: args.importer.replace(/v4\/[a-z]+\/[^/]+$/, 'v4/locales/en.js'), namespace: 'zod-en' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: root,
+    }));
+  },
+};
+
+// dist/ itself holds bin/build-if-stale.js's lock while it builds.
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const zodFile = `${out}/vendor/zod.cjs`;
+await esbuild.build({
+  absWorkingDir: root,
+  stdin: { contents: "export { z } from 'zod';", resolveDir: root },
+  outfile: zodFile,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+  plugins: [zodEnglishOnly],
+});
+{
+  // The same wrapping as zod-from-cache.mjs, run once so the cache holds what zod's start compiles too.
+  const script = new Script(Module.wrap(readFileSync(zodFile, 'utf8')), { filename: zodFile });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, Module.createRequire(zodFile), module, zodFile, `${out}/vendor`);
+  writeFileSync(`${zodFile}.cache`, script.createCachedData());
+}
+
+const { metafile } = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: { main: 'src/main.ts' },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  chunkNames: 'chunk-[hash]',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // Less to parse at every start; names stay, so stack traces still read.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  plugins: [externalPackages, zodEnglishOnly],
+  metafile: true,
+  // A bundled CommonJS dependency would call require().
+  banner: {
+    js: "import { createRequire as __chatopsRequire } from 'node:module';\nconst require = __chatopsRequire(import.meta.url);",
+  },
+});
+for (const [from, to] of [
+  ['src/cluster/remote/', 'remote/'],
+  ['src/sandbox/programs/', 'programs/'],
+]) {
+  cpSync(`${root}${from}`, `${out}/${to}`, { recursive: true });
+}
+// What each chunk holds, for a look at what a command loads (npx esbuild --analyze reads it too).
+writeFileSync(`${root}dist/meta.json`, JSON.stringify(metafile));
+writeFileSync(`${root}dist/.built`, `${new Date().toISOString()}\n`);
