@@ -11,7 +11,8 @@ export interface InvocationAudit {
   note(key: string, value: string | number | boolean): void;
 }
 
-export type AuditOutcome = 'ok' | 'error' | 'refused' | 'invalid';
+/** `started`: an operate command or button about to act (its outcome follows in a second record). */
+export type AuditOutcome = 'started' | 'ok' | 'error' | 'refused' | 'invalid';
 
 /** One line of AUDIT_LOG: who ran what, what ran on the cluster, how it ended. Never a secret. */
 export interface AuditRecord {
@@ -31,7 +32,18 @@ export interface AuditRecord {
 }
 
 export interface AuditSink {
+  /** Record how an invocation ended. Never rejects: a failure is logged (the answer still goes out). */
   write(record: AuditRecord): Promise<void>;
+  /**
+   * Record that a command is about to change something, durably, before it does: rejects (AuditUnavailable)
+   * when the record could not be written, and the command is then refused. No action without its record.
+   */
+  begin(record: AuditRecord): Promise<void>;
+}
+
+/** The audit record of an action could not be written (disk full, file unwritable, no audit file). */
+export class AuditUnavailable extends Error {
+  override readonly name = 'AuditUnavailable';
 }
 
 /** JSON lines appended to `path` (directory created), each record also logged. */
@@ -51,17 +63,30 @@ export class AuditLog implements AuditSink {
   }
 
   write(record: AuditRecord): Promise<void> {
+    return this.#append(record).catch((err: unknown) => {
+      this.log.error({ err, path: this.path }, 'could not write the audit record');
+    });
+  }
+
+  begin(record: AuditRecord): Promise<void> {
+    return this.#append(record).catch((err: unknown) => {
+      this.log.error({ err, path: this.path }, 'could not write the audit record: the action is refused');
+      throw new AuditUnavailable(`${this.path}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  #append(record: AuditRecord): Promise<void> {
     const clean = redactRecord(record);
     this.log.info({ audit: clean }, 'audit');
-    this.#dirReady ??= mkdir(dirname(this.path), { recursive: true });
-    // Serialised so concurrent invocations never interleave partial lines.
-    this.#chain = this.#chain
-      .then(() => this.#dirReady)
-      .then(() => appendFile(this.path, `${JSON.stringify(clean)}\n`))
-      .catch((err: unknown) => {
-        this.log.error({ err, path: this.path }, 'could not write the audit record');
-      });
-    return this.#chain;
+    this.#dirReady ??= mkdir(dirname(this.path), { recursive: true }).catch((err: unknown) => {
+      this.#dirReady = undefined;
+      throw err;
+    });
+    // Serialised so concurrent invocations never interleave partial lines; one failure does not stop the next.
+    const line = `${JSON.stringify(clean)}\n`;
+    const appended = this.#chain.then(() => this.#dirReady).then(() => appendFile(this.path, line));
+    this.#chain = appended.catch(() => {});
+    return appended;
   }
 }
 

@@ -139,6 +139,13 @@ export const Config = z.object({
   UPLOAD_LOCK_TTL_S: withDefault(seconds(5, 86_400), 600),
   UPLOAD_LOCK_RENEW_S: withDefault(seconds(1, 3_600), 60),
   UPLOAD_LOCK_RECHECK_S: withDefault(seconds(1, 86_400), 300),
+  /**
+   * A running upload job's lock in the queue (renewed at half this by its worker) and how often every
+   * worker looks for jobs whose lock lapsed: after a crash, the dead process's uploads resume within
+   * about their sum.
+   */
+  UPLOAD_JOB_LOCK_S: withDefault(seconds(2, 600), 15),
+  UPLOAD_STALLED_CHECK_S: withDefault(seconds(1, 600), 5),
 });
 export type Config = z.infer<typeof Config>;
 

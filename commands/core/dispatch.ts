@@ -1,4 +1,11 @@
-import { type AuditOutcome, type AuditSink, InvocationRecorder, withInvocation } from '../../src/audit.js';
+import {
+  type AuditOutcome,
+  type AuditRecord,
+  type AuditSink,
+  AuditUnavailable,
+  InvocationRecorder,
+  withInvocation,
+} from '../../src/audit.js';
 import type { Config } from '../../src/config.js';
 import { ClusterError, trimStderr, UserError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
@@ -137,6 +144,7 @@ async function runWords(
   const ctx = context(deps, inv, recorder);
   try {
     const parsed = validateArgs(parseArgs(args, sub, sub.usage), sub);
+    if (sub.permission === 'operate') await begin(deps, inv, shown, recorder, startedAt);
     const reply = await withInvocation(recorder, () => sub.run(parsed, ctx));
     return done(
       reply,
@@ -178,6 +186,7 @@ async function runAction(deps: DispatchDeps, inv: Invoker, actionId: string, val
   }
   const ctx = context(deps, inv, recorder);
   try {
+    if (action.permission === 'operate') await begin(deps, inv, shown, recorder, startedAt);
     const reply = await withInvocation(recorder, () => action.run(parsed.data, ctx));
     return done(reply, reply.level === 'error' ? 'error' : 'ok');
   } catch (e) {
@@ -245,7 +254,12 @@ async function finish(
 ): Promise<Reply> {
   let reply: Reply;
   let outcome: AuditOutcome = 'error';
-  if (e instanceof UserError) {
+  if (e instanceof AuditUnavailable) {
+    reply = errorReply(
+      `Refused: ${shorten(shown, 80)} would change something, and its audit record could not be written (${e.message}). Nothing was done. Free space on that disk or make AUDIT_LOG writable, then try again; reading commands still work.`,
+    );
+    outcome = 'refused';
+  } else if (e instanceof UserError) {
     reply = errorReply(e.message, e.usage ?? usage);
     outcome = 'invalid';
   } else if (e instanceof ClusterError) {
@@ -273,6 +287,17 @@ async function finish(
   return reply;
 }
 
+/** The record an operate command writes before it acts: throws AuditUnavailable when it cannot. */
+function begin(
+  deps: DispatchDeps,
+  inv: Invoker,
+  shown: string,
+  recorder: InvocationRecorder,
+  startedAt: number,
+): Promise<void> {
+  return deps.audit.begin(record(deps, inv, shown, recorder, 'started', startedAt));
+}
+
 function audit(
   deps: DispatchDeps,
   inv: Invoker,
@@ -283,17 +308,29 @@ function audit(
   message?: string,
 ): Promise<void> {
   deps.metrics?.commands.inc({ command: metricName(deps.registry, shown), outcome });
-  return deps.audit.write({
+  return deps.audit.write(record(deps, inv, shown, recorder, outcome, startedAt, message));
+}
+
+function record(
+  deps: DispatchDeps,
+  inv: Invoker,
+  shown: string,
+  recorder: InvocationRecorder,
+  outcome: AuditOutcome,
+  startedAt: number,
+  message?: string,
+): AuditRecord {
+  return {
     time: (deps.now ?? (() => new Date()))().toISOString(),
     user: inv.user.id,
     ...(inv.user.name === undefined ? {} : { userName: inv.user.name }),
     source: inv.source,
     ...(inv.channel === undefined ? {} : { channel: inv.channel }),
     command: shorten(shown, 500),
-    argv: recorder.argvs,
+    argv: recorder.argvs.map((a) => [...a]),
     outcome,
     ...(message === undefined ? {} : { message: shorten(message, 500) }),
     ...(Object.keys(recorder.notes).length > 0 ? { notes: recorder.notes } : {}),
     durationMs: Date.now() - startedAt,
-  });
+  };
 }

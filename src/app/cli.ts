@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Invoker } from '../../commands/core/dispatch.js';
 import type { Registry } from '../../commands/core/registry.js';
 import { createRegistry } from '../../commands/index.js';
-import { AuditLog, type AuditRecord, type AuditSink } from '../audit.js';
+import { AuditLog, type AuditRecord, type AuditSink, AuditUnavailable } from '../audit.js';
 import { type CliOutput, runOnce, takeJsonFlag } from '../cli/cli.js';
 import type { WaitForWork } from '../cli/console.js';
 import { ConsoleButtons } from '../cli/console-buttons.js';
@@ -153,19 +153,26 @@ export function runsOffline(registry: Registry, words: readonly string[]): boole
   return sub.flags?.logs !== undefined && args.some((a) => a === '--logs' || a.startsWith('--logs='));
 }
 
-/** The audit file if writable; otherwise records go to the log only, with one warning. */
+/**
+ * The audit file if writable. Otherwise records go to the log only, with one warning, and commands that
+ * would change something are refused (no action without its audit record); reading ones still run.
+ */
 async function openAudit(config: Config, log: Logger, io: CliOutput): Promise<AuditSink> {
   const file = new AuditLog(config.AUDIT_LOG, log.child({ component: 'audit' }));
   try {
     await file.open();
     return file;
   } catch (err) {
+    const why = `cannot write AUDIT_LOG ${config.AUDIT_LOG} (${(err as Error).message})`;
     io.err(
-      `note: cannot write AUDIT_LOG ${config.AUDIT_LOG} (${(err as Error).message}); audit records go to the log only\n`,
+      `note: ${why}; audit records go to the log only, and commands that change something are refused\n`,
     );
     return {
       async write(record: AuditRecord) {
         log.info({ audit: record }, 'audit');
+      },
+      async begin() {
+        throw new AuditUnavailable(why);
       },
     };
   }

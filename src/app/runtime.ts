@@ -94,6 +94,11 @@ export async function buildRuntime(
     redisUrl: config.REDIS_URL,
     prefix: 'chatops',
     onError: (err, source) => log.warn({ err, source }, 'queue error'),
+    // Once each way, however many clients notice.
+    onConnection: (c) =>
+      c.state === 'lost'
+        ? log.warn({ err: c.err }, 'Redis connection lost: queues, uploads and clicks wait until it is back')
+        : log.info({ downMs: c.downMs }, 'Redis connection back'),
   });
   closers.push(() => queues.close());
   const messenger =

@@ -8,8 +8,38 @@ export interface QueueFactoryOptions {
   readonly redisUrl: string;
   /** BullMQ key prefix. Production uses one fixed prefix; each test uses its own random one. */
   readonly prefix: string;
-  /** Called with worker/queue errors (a BullMQ object without an 'error' listener crashes the process). */
+  /**
+   * Called with worker/queue errors (a BullMQ object without an 'error' listener crashes the process),
+   * except a lost connection's: every client reports those, dozens a second while Redis is away.
+   */
   readonly onError?: (err: Error, source: string) => void;
+  /** Redis went away (the first client to notice), or came back (the last one to reconnect). */
+  readonly onConnection?: (change: RedisConnectionChange) => void;
+}
+
+export type RedisConnectionChange =
+  | { readonly state: 'lost'; readonly err: Error }
+  | { readonly state: 'back'; readonly downMs: number };
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/** An error that says the connection is gone, not that a command was wrong. */
+export function isConnectionError(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  return /Connection is closed|connect ETIMEDOUT|Stream isn't writeable|MaxRetriesPerRequestError/i.test(
+    `${err.name} ${err.message}`,
+  );
 }
 
 export type WorkerSettings = Omit<WorkerOptions, 'connection' | 'prefix' | 'autorun'>;
@@ -30,6 +60,9 @@ export class QueueFactory {
   private readonly connections: Redis[] = [];
   private readonly queues = new Map<string, Queue>();
   private closed = false;
+  /** Our clients whose connection is down; Redis counts as lost while any is. */
+  private readonly down = new Set<Redis>();
+  private lostAt = 0;
 
   constructor(private readonly opts: QueueFactoryOptions) {}
 
@@ -41,9 +74,31 @@ export class QueueFactory {
   redis(role: RedisRole = 'command'): Redis {
     this.assertOpen();
     const r = createRedisConnection(this.opts.redisUrl, role);
-    r.on('error', (err) => this.opts.onError?.(err, 'redis'));
+    r.on('error', (err) => this.error(err, 'redis', r));
+    r.on('ready', () => this.reconnected(r));
+    // Closed for good (quit, or no more retries): it no longer holds "lost" open.
+    r.on('end', () => this.reconnected(r));
     this.connections.push(r);
     return r;
+  }
+
+  private error(err: Error, source: string, client?: Redis): void {
+    if (!isConnectionError(err)) {
+      this.opts.onError?.(err, source);
+      return;
+    }
+    if (!client) return;
+    const wasUp = this.down.size === 0;
+    this.down.add(client);
+    if (wasUp && !this.closed) {
+      this.lostAt = Date.now();
+      this.opts.onConnection?.({ state: 'lost', err });
+    }
+  }
+
+  private reconnected(client: Redis): void {
+    if (!this.down.delete(client) || this.down.size > 0 || this.closed) return;
+    this.opts.onConnection?.({ state: 'back', downMs: Date.now() - this.lostAt });
   }
 
   /** `<prefix>:<name>:` — a namespace for non-BullMQ keys that lives and dies with the queue's prefix. */
@@ -61,7 +116,7 @@ export class QueueFactory {
       prefix: this.opts.prefix,
       ...(defaultJobOptions ? { defaultJobOptions } : {}),
     });
-    q.on('error', (err) => this.opts.onError?.(err, `queue ${name}`));
+    q.on('error', (err) => this.error(err, `queue ${name}`));
     this.queues.set(name, q as unknown as Queue);
     this.others.push(q);
     return q;
@@ -73,7 +128,7 @@ export class QueueFactory {
       connection: this.redis('blocking') as ConnectionOptions,
       prefix: this.opts.prefix,
     });
-    ev.on('error', (err) => this.opts.onError?.(err, `events ${name}`));
+    ev.on('error', (err) => this.error(err, `events ${name}`));
     this.others.push(ev);
     return ev;
   }
@@ -94,7 +149,7 @@ export class QueueFactory {
       prefix: this.opts.prefix,
       autorun: true,
     });
-    w.on('error', (err) => this.opts.onError?.(err, `worker ${name}`));
+    w.on('error', (err) => this.error(err, `worker ${name}`));
     const running = new RunningWorker<D, R>(w, shutdown);
     this.workers.push(running as unknown as RunningWorker);
     return running;

@@ -162,6 +162,31 @@ export function registerActions(
       }
     });
   }
+  // A button this bot never made (a forged payload, another app's, one from a removed command): Bolt would
+  // leave it unacknowledged (Slack shows the click failed) and log an error. Answer it, audited, instead.
+  const known = deps.registry.actionIds.map(escapeRegExp).join('|');
+  const unknown = new RegExp(`^(?!(?:${known})(?:${ACTION_SUFFIX}\\d+)?$)`);
+  app.action(unknown, async ({ ack, body, action, respond }) => {
+    await timed(deps.metrics?.ackLatency, 'action', ack());
+    if (body.type !== 'block_actions') return;
+    const actionId = 'action_id' in action ? String(action.action_id) : '';
+    const inv: Invoker = {
+      user: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) },
+      ...(body.channel?.id ? { channel: body.channel.id } : {}),
+      source: 'slack',
+    };
+    const reply = await dispatchAction(
+      deps,
+      inv,
+      actionId,
+      'value' in action ? String(action.value ?? '') : '',
+    );
+    await respond({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: renderBlocks(reply).text,
+    }).catch((err: unknown) => log.error({ err, actionId }, 'could not deliver the action result to Slack'));
+  });
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');

@@ -25,8 +25,8 @@ export const DEFAULT_UPLOAD_SETTINGS: UploadQueueSettings = {
   lockRenewMs: 60_000,
   lockRecheckMs: 5 * 60_000,
   jitterMs: 2_000,
-  jobLockMs: 60_000,
-  stalledIntervalMs: 30_000,
+  jobLockMs: 15_000,
+  stalledIntervalMs: 5_000,
 };
 
 /** The settings an operator sets (src/config.ts UPLOAD_*), the rest at their defaults. */
@@ -39,6 +39,8 @@ export interface UploadEnvSettings {
   readonly UPLOAD_LOCK_TTL_S: number;
   readonly UPLOAD_LOCK_RENEW_S: number;
   readonly UPLOAD_LOCK_RECHECK_S: number;
+  readonly UPLOAD_JOB_LOCK_S: number;
+  readonly UPLOAD_STALLED_CHECK_S: number;
 }
 
 export function uploadSettingsFrom(c: UploadEnvSettings): UploadQueueSettings {
@@ -56,6 +58,8 @@ export function uploadSettingsFrom(c: UploadEnvSettings): UploadQueueSettings {
     lockTtlMs: ms(c.UPLOAD_LOCK_TTL_S),
     lockRenewMs: ms(c.UPLOAD_LOCK_RENEW_S),
     lockRecheckMs: ms(c.UPLOAD_LOCK_RECHECK_S),
+    jobLockMs: ms(c.UPLOAD_JOB_LOCK_S),
+    stalledIntervalMs: ms(c.UPLOAD_STALLED_CHECK_S),
     // Jitter stays well under the poll, so a quick poll is not swamped by it.
     jitterMs: Math.min(DEFAULT_UPLOAD_SETTINGS.jitterMs, Math.floor(pollMs / 4)),
   };

@@ -3,7 +3,7 @@ import type { DispatchDeps, Invoker } from '../../commands/core/dispatch.js';
 import type { Registry } from '../../commands/core/registry.js';
 import type { Services } from '../../commands/core/services.js';
 import { createRegistry } from '../../commands/index.js';
-import type { AuditRecord, AuditSink } from '../../src/audit.js';
+import { type AuditRecord, type AuditSink, AuditUnavailable } from '../../src/audit.js';
 import { auditingTransport } from '../../src/cluster/audited-transport.js';
 import { CheckpointFiles } from '../../src/cluster/checkpoint-files.js';
 import { ClusterFiles } from '../../src/cluster/cluster-files.js';
@@ -17,9 +17,18 @@ import { CollectingMessenger } from './collecting-messenger.js';
 
 /** Keeps audit records in memory so a test can assert on them. */
 export class MemoryAudit implements AuditSink {
+  /** How invocations ended. */
   readonly records: AuditRecord[] = [];
+  /** The `started` records operate commands write before they act. */
+  readonly begun: AuditRecord[] = [];
+  /** Set to make begin() fail as a full disk would. */
+  failBegin: Error | undefined;
   async write(record: AuditRecord): Promise<void> {
     this.records.push(record);
+  }
+  async begin(record: AuditRecord): Promise<void> {
+    if (this.failBegin) throw new AuditUnavailable(`memory: ${this.failBegin.message}`);
+    this.begun.push(record);
   }
 }
 

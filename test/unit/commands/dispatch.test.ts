@@ -110,6 +110,40 @@ describe('dispatch', () => {
     expect(readFileSync(join(dir, 'exp1'), 'utf8')).toBe('');
   });
 
+  it('writes the audit record before an operate command acts, and refuses when it cannot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dispatch-audit-'));
+    const transport = new RecordingTransport(new LocalTransport());
+    const deps = commandDeps({
+      transport,
+      registry: new Registry([touch, ...commands]),
+      env: { OPERATORS: 'U0BOSS' },
+    });
+    const ok = await dispatchText(deps, slackUser('U0BOSS'), 'probe', `touch exp1 --dir ${dir}`);
+    expect(ok.text).toBe('touched exp1');
+    expect(deps.audit.begun).toEqual([
+      expect.objectContaining({
+        user: 'U0BOSS',
+        command: `/probe touch exp1 --dir ${dir}`,
+        outcome: 'started',
+        argv: [],
+      }),
+    ]);
+    transport.calls.length = 0;
+
+    deps.audit.failBegin = new Error('ENOSPC: no space left on device');
+    const refused = await dispatchText(deps, slackUser('U0BOSS'), 'probe', `touch exp2 --dir ${dir}`);
+    expect(refused.level).toBe('error');
+    expect(refused.text).toMatch(
+      /^Refused: \/probe touch exp2 .* its audit record could not be written \(memory: ENOSPC: no space left on device\)\. Nothing was done\./,
+    );
+    expect(transport.calls).toEqual([]);
+    expect(existsSync(join(dir, 'exp2'))).toBe(false);
+    expect(deps.audit.records.at(-1)).toMatchObject({ outcome: 'refused' });
+    // Reading commands do not need a record first.
+    const help = await dispatchText(deps, slackUser('U0BOSS'), 'probe', 'help');
+    expect(help.level).not.toBe('error');
+  });
+
   it('turns hostile text into a clear error or an inert argument, never a crash or a run', async () => {
     const transport = new RecordingTransport(new LocalTransport());
     const deps = commandDeps({

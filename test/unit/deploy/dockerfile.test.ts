@@ -86,7 +86,9 @@ describe('the Dockerfile', () => {
     expect(entry).toBe('dist/src/main.js');
     expect(existsSync(join(root, entry))).toBe(true);
     // src/main.ts runs main() when it is the script node was given; the entry is that module, bundled.
-    expect(readFileSync(join(root, entry), 'utf8')).toMatch(/async function main\(.*export\s*\{[^}]*\bmain\b/s);
+    expect(readFileSync(join(root, entry), 'utf8')).toMatch(
+      /async function main\(.*export\s*\{[^}]*\bmain\b/s,
+    );
     expect(last(runtime, 'STOPSIGNAL')?.args ?? 'SIGTERM').toBe('SIGTERM');
   });
 

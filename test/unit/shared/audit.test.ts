@@ -2,7 +2,13 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AuditLog, InvocationRecorder, redactSecrets, withInvocation } from '../../../src/audit.js';
+import {
+  AuditLog,
+  AuditUnavailable,
+  InvocationRecorder,
+  redactSecrets,
+  withInvocation,
+} from '../../../src/audit.js';
 import { auditingTransport } from '../../../src/cluster/audited-transport.js';
 import { limitedTransport } from '../../../src/cluster/limited-transport.js';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
@@ -39,6 +45,30 @@ describe('audit log', () => {
     ]);
     expect(logged()).toHaveLength(3);
     expect(JSON.stringify(logged())).not.toContain('hf_secretsecret');
+  });
+
+  it('rejects a `started` record the disk cannot take, and still answers (logs) an outcome record', async () => {
+    const recorded = recordingLogger();
+    // /dev/full: every write fails with ENOSPC, as on a full disk.
+    const log = new AuditLog('/dev/full', recorded);
+    await log.open();
+    const rec = {
+      time: '2026-11-28T00:00:00.000Z',
+      user: 'U0A',
+      source: 'slack' as const,
+      command: '/train cancel 12',
+      argv: [],
+      durationMs: 0,
+    };
+    await expect(log.begin({ ...rec, outcome: 'started' })).rejects.toBeInstanceOf(AuditUnavailable);
+    await expect(log.begin({ ...rec, outcome: 'started' })).rejects.toThrow(/\/dev\/full: .*ENOSPC/);
+    await expect(log.write({ ...rec, outcome: 'refused' })).resolves.toBeUndefined();
+    expect(recorded.lines.filter((l) => l.level === 'error')).toHaveLength(3);
+    // A writable file takes the next record: one failure does not stop the chain.
+    const dir = await mkdtemp(join(tmpdir(), 'audit-ok-'));
+    const good = new AuditLog(join(dir, 'a.jsonl'), recorded);
+    await good.begin({ ...rec, outcome: 'started' });
+    expect(JSON.parse(await readFile(join(dir, 'a.jsonl'), 'utf8')).outcome).toBe('started');
   });
 
   it('attributes every argv run through the wrapped transport to the current invocation', async () => {
