@@ -14,6 +14,8 @@ import { FakeSlack, signedHeaders, slashCommandBody } from '../test/helpers/fake
 // two experiments, while it is broken on purpose:
 //   crashes  SIGKILL the bot FAULTS_KILLS times (default 10) at random moments, restarting it at once
 //   redis    SIGKILL Redis once mid-queue and start it again on the same port and files
+// with FAULTS_WATCHES (default 5) training jobs watched meanwhile, each with its 50-iteration report and
+// its final state to post exactly once.
 // Then it waits for the queue to drain and counts, from the audit log and the Hub's own record:
 //   lostJobs              checkpoints without a commit at the end (never completed)
 //   duplicateSubmissions  pipeline sbatch runs beyond one per checkpoint (no run fails here: the Hub's
@@ -21,10 +23,14 @@ import { FakeSlack, signedHeaders, slashCommandBody } from '../test/helpers/fake
 //   duplicateCommits      accepted commits beyond one per repository and revision
 //   recoverS              median seconds from a restart to the next pipeline submission (max in recoverMaxS)
 //   redisRestartLost      checkpoints queued before the Redis kill without a commit at the end
-// The training watches, SSH, slurmctld and Slack outage cases and the injection count (see
+//   doubledReports        50-iteration reports and final states posted more than once for a watch
+//                         (FAULTS_SHOW=1 prints the doubled messages)
+//   missingReports        the same, never posted
+// The SSH, slurmctld and Slack outage cases and the injection count (see
 // test/integration/faults/hostile-input.test.ts) are not part of this run: their fields are null.
 
 const KILLS = Number(process.env.FAULTS_KILLS ?? 10);
+const WATCHES = Number(process.env.FAULTS_WATCHES ?? 5);
 const STEPS = 15;
 const EXPERIMENTS = ['fault-a', 'fault-b'];
 const SECRET = 'faults-signing-secret';
@@ -45,7 +51,7 @@ interface LogLine {
 
 export default async function bench(): Promise<void> {
   execFileSync(process.execPath, [join(root, 'bin/build-if-stale.js')], { stdio: 'inherit' });
-  const sb = await startSandbox({ hubLimit: 1_000, hubWindowMs: 30_000, pipelineWorkMs: 6_000 });
+  const sb = await startSandbox({ hubLimit: 1_000, hubWindowMs: 30_000, pipelineWorkMs: 6_000, iterMs: 700 });
   const fake = await FakeSlack.start();
   fake.channel('C0CHATOPS', { member: true });
   fake.channel(SANDBOX_DIGEST_CHANNEL, { member: true });
@@ -85,6 +91,15 @@ export default async function bench(): Promise<void> {
       await writeFile(join(d, 'mp_rank_00_model_states.pt'), Buffer.alloc(1024, 1));
     }
   }
+  // One config per watch, each saving to its own directory (120 iterations at 0.7 s: ~85 s of training).
+  const demo = await readFile(join(sb.world.neoxDir, 'configs', 'demo.yml'), 'utf8');
+  const configs: string[] = [];
+  for (let w = 1; w <= WATCHES; w++) {
+    const path = join(sb.world.neoxDir, 'configs', `fault-watch-${w}.yml`);
+    await writeFile(path, demo.replace(/demo-pretrain/g, `fault-watch-${w}`));
+    await mkdir(join(sb.world.checkpointsBaseDir, `fault-watch-${w}`), { recursive: true });
+    configs.push(path);
+  }
   const auditPath = join(sb.dir, 'faults-audit.jsonl');
   // Every bot process appends its JSON log lines here: the upload events (`event: submitted`, …).
   const logPath = join(sb.dir, 'faults-bot.log');
@@ -118,9 +133,9 @@ export default async function bench(): Promise<void> {
     }
     throw new Error('the bot did not start');
   };
-  const slash = async (text: string) => {
+  const slash = async (text: string, command = '/ckpt') => {
     const body = slashCommandBody({
-      command: '/ckpt',
+      command,
       text,
       user_id: OPERATOR,
       response_url: fake.responseUrl(),
@@ -164,6 +179,7 @@ export default async function bench(): Promise<void> {
   try {
     await startBot();
     for (const e of EXPERIMENTS) await slash(`upload ${e} --all`);
+    for (const c of configs) await slash(`submit ${c}`, '/train');
     const random = (a: number, b: number) => a + Math.random() * (b - a);
     for (let k = 0; k < KILLS; k++) {
       await sleep(random(3_000, 12_000));
@@ -193,13 +209,42 @@ export default async function bench(): Promise<void> {
     await sleep(3_000);
     await startRedisHere();
     const until = Date.now() + 15 * 60_000;
-    while (doneSteps().size < STEPS * EXPERIMENTS.length && Date.now() < until) await sleep(500);
+    const said = (re: RegExp) =>
+      fake.callsTo('chat.postMessage').filter((c) => re.test(JSON.stringify(c.params))).length;
+    // Every watch that started must post its final state (a submit that failed starts none).
+    const settled = () =>
+      doneSteps().size >= STEPS * EXPERIMENTS.length &&
+      said(/ left the queue/) >= said(/Watching training job/);
+    while (!settled() && Date.now() < until) await sleep(500);
     await sleep(3_000);
   } finally {
     bot?.kill('SIGKILL');
     redis?.kill('SIGKILL');
     await fake.stop();
     await sb.stop();
+  }
+  // What the channel saw of each watch: its 50-iteration report and its final state, once each.
+  const posted = fake
+    .callsTo('chat.postMessage')
+    .map((c) => `${String(c.params.text ?? '')} ${JSON.stringify(c.params.blocks ?? '')}`);
+  const jobIds = [
+    ...new Set(
+      posted.flatMap((t) => [...t.matchAll(/Watching training job (\d+)/g)].map((m) => m[1] as string)),
+    ),
+  ];
+  let doubledReports = 0;
+  let missingReports = WATCHES - jobIds.length;
+  for (const id of jobIds) {
+    for (const re of [
+      new RegExp(`Job ${id}: \\d+\\+ iterations completed`),
+      new RegExp(`Job ${id} left the queue`),
+    ]) {
+      const n = posted.filter((t) => re.test(t)).length;
+      if (n > 1 && process.env.FAULTS_SHOW)
+        console.log(posted.filter((t) => re.test(t)).map((t) => t.slice(0, 300)));
+      if (n === 0) missingReports++;
+      doubledReports += Math.max(0, n - 1);
+    }
   }
   const perCheckpoint = new Map<string, number>();
   for (const s of await submissions()) perCheckpoint.set(s.name, (perCheckpoint.get(s.name) ?? 0) + 1);
@@ -209,8 +254,9 @@ export default async function bench(): Promise<void> {
     lostJobs: lost,
     duplicateSubmissions: [...perCheckpoint.values()].reduce((n, c) => n + Math.max(0, c - 1), 0),
     duplicateCommits: [...committed().values()].reduce((n, c) => n + Math.max(0, c - 1), 0),
-    doubledReports: null,
-    missingReports: null,
+    watches: jobIds.length,
+    doubledReports,
+    missingReports,
     redisRestartLost: Math.min(lost, redisQueued),
     recoverS: median(recover),
     recoverMaxS: recover.length > 0 ? Math.max(...recover) : null,

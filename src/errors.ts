@@ -19,6 +19,8 @@ export class ClusterError extends Error {
       readonly exitCode?: number | null;
       readonly stderr?: string;
       readonly timedOut?: boolean;
+      /** The connection died while the command ran: it may or may not have run to its end. */
+      readonly connectionLost?: boolean;
     } = {},
   ) {
     super(message);

@@ -1,5 +1,5 @@
 import { JobId, UnixUser } from '../args.js';
-import { UserError } from '../errors.js';
+import { ClusterError, UserError } from '../errors.js';
 import type { SubmitOptions } from './sbatch-options.js';
 import { scontrolToJob } from './scontrol-parse.js';
 import { slurmCommandFailed, validateArg } from './slurm-errors.js';
@@ -93,12 +93,37 @@ export class SlurmClient {
     return this.#t.run(argv, { timeoutMs: this.#timeoutMs });
   }
 
-  /** Submit a batch script; returns the job id sbatch printed. */
-  submit(opts: SubmitOptions): Promise<SubmitResult> {
-    return submitBatch((argv) => {
-      this.stats.sbatch++;
+  /** A read (squeue, scontrol, sacct): asked once more when the connection died under it. */
+  async #read(argv: string[]): Promise<RunResult> {
+    try {
+      return await this.#run(argv);
+    } catch (e) {
+      if (!(e instanceof ClusterError && e.details.connectionLost)) throw e;
       return this.#run(argv);
-    }, opts);
+    }
+  }
+
+  /**
+   * Submit a batch script; returns the job id sbatch printed. Never sent twice: when the connection dies
+   * while sbatch runs, the job is looked for by its comment (give each request its own) before anything
+   * is said, and without a comment the loss is reported as it is.
+   */
+  async submit(opts: SubmitOptions): Promise<SubmitResult> {
+    try {
+      return await submitBatch((argv) => {
+        this.stats.sbatch++;
+        return this.#run(argv);
+      }, opts);
+    } catch (e) {
+      if (!(e instanceof ClusterError && e.details.connectionLost) || !opts.comment) throw e;
+      const found = (await this.#squeue(['--me'])).find((j) => j.comment === opts.comment);
+      if (found)
+        return { jobId: validateArg(JobId, found.id, 'job id'), cluster: null, argv: e.details.argv ?? [] };
+      throw new ClusterError(
+        `The connection to the cluster was lost while sbatch ran, and no job with this request's comment is in the queue: it was not submitted. Nothing was sent again; submit it again when the cluster answers.`,
+        { ...e.details },
+      );
+    }
   }
 
   /**
@@ -179,7 +204,7 @@ export class SlurmClient {
   async #squeue(filter: string[]): Promise<JobInfo[]> {
     const argv = ['squeue', '--noheader', ...filter, '-o', SQUEUE_FORMAT];
     this.stats.squeue++;
-    const r = await this.#run(argv);
+    const r = await this.#read(argv);
     // squeue warns about an unknown user on stderr but exits 0 with an empty list.
     const badUser = /Invalid user:?\s*(\S+)/i.exec(r.stderr);
     if (badUser) throw new UserError(`the cluster has no user "${badUser[1]}"`);
@@ -207,7 +232,7 @@ export class SlurmClient {
     const jobId = validateArg(JobId, id, 'job id');
     const argv = ['scontrol', '--oneliner', 'show', 'job', jobId];
     this.stats.scontrol++;
-    const r = await this.#run(argv);
+    const r = await this.#read(argv);
     if (r.exitCode !== 0) {
       if (INVALID_JOB_ID.test(r.stderr)) return null;
       throw slurmCommandFailed(argv, r);
@@ -242,7 +267,7 @@ export class SlurmClient {
     if (this.#accounting === false || valid.length === 0) return null;
     const out = await sacctJobs((argv) => {
       this.stats.sacct++;
-      return this.#run(argv);
+      return this.#read(argv);
     }, valid);
     this.#accounting = out !== null;
     return out;

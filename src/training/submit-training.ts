@@ -78,7 +78,8 @@ export async function submitTraining(
     script: deps.trainSbatch,
     args: [pf.configPath],
     jobName,
-    comment: `chatops:${input.requestedBy}`,
+    // Who asked, and this request's own token: a submit whose connection died is found by it, never resent.
+    comment: `chatops:${input.requestedBy}:${crypto.randomUUID().slice(0, 8)}`,
     output: posix.join(deps.logsDir, 'training', 'neox-training-%j.out'),
     ...(input.partition ? { partition: input.partition } : {}),
     ...(input.time ? { time: input.time } : {}),

@@ -260,7 +260,7 @@ export class SshTransport implements Transport {
       job.abort?.(
         new ClusterError(
           `connection to ${this.#conn.target} was lost while ${job.argv[0]} was running; it may or may not have completed`,
-          { argv: job.argv, exitCode: null },
+          { argv: job.argv, exitCode: null, connectionLost: true },
         ),
       );
     }

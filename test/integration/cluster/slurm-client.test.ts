@@ -7,7 +7,7 @@ import { SlurmClient } from '../../../src/cluster/slurm.js';
 import type { JobInfo } from '../../../src/cluster/slurm-job.js';
 import { SshTransport } from '../../../src/cluster/ssh/ssh-transport.js';
 import type { Transport } from '../../../src/cluster/transport.js';
-import { UserError } from '../../../src/errors.js';
+import { ClusterError, UserError } from '../../../src/errors.js';
 
 const tb = inject('testbed');
 
@@ -157,6 +157,65 @@ describe('SlurmClient against the test cluster', () => {
     } finally {
       for (const id of ids) await slurm.cancel(id);
     }
+  });
+
+  it('never sends sbatch twice when the connection dies under it: finds the job by its comment, or says it was not submitted', async () => {
+    // The connection drops after sbatch ran (the job exists), or before it reached the cluster.
+    const cut = (when: 'after' | 'before') => {
+      let sbatches = 0;
+      let squeuesLost = 0;
+      const t: Transport = {
+        kind: 'ssh',
+        async run(argv, opts) {
+          const lost = new ClusterError('connection to the cluster was lost while it was running', {
+            argv,
+            exitCode: null,
+            connectionLost: true,
+          });
+          if (argv[0] === 'sbatch') {
+            sbatches++;
+            if (when === 'after') await local.run(argv, opts);
+            throw lost;
+          }
+          // The first read after the cut dies too: it is asked again.
+          if (argv[0] === 'squeue' && squeuesLost++ === 0) throw lost;
+          return local.run(argv, opts);
+        },
+        runScript: (s, o) => local.runScript(s, o),
+        async close() {},
+      };
+      return { t, sbatches: () => sbatches };
+    };
+    const after = cut('after');
+    const comment = uniq('chatops:U0TEST');
+    const name = uniq('cut');
+    const slurm = new SlurmClient(after.t, { cacheTtlMs: 0 });
+    const { jobId } = await slurm.submit({
+      script: sleepScript,
+      args: ['30'],
+      jobName: name,
+      comment,
+      output: '/dev/null',
+    });
+    expect(after.sbatches()).toBe(1);
+    const job = await new SlurmClient(local, { cacheTtlMs: 0 }).job(jobId);
+    expect(job).toMatchObject({ name, comment });
+    await slurm.cancel(jobId);
+
+    const before = cut('before');
+    const lost = new SlurmClient(before.t, { cacheTtlMs: 0 });
+    await expect(
+      lost.submit({
+        script: sleepScript,
+        args: ['30'],
+        jobName: uniq('cut'),
+        comment: uniq('chatops:U0TEST'),
+        output: '/dev/null',
+      }),
+    ).rejects.toThrow(
+      /lost while sbatch ran, and no job with this request's comment is in the queue: it was not submitted\. Nothing was sent again/,
+    );
+    expect(before.sbatches()).toBe(1);
   });
 
   it('cancels a job; afterwards scontrol reports it CANCELLED', async () => {

@@ -63,6 +63,7 @@ function hostileStrings(canary: string): string[] {
     '[a-z]*',
     '~root',
     '$HOME',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the payload is a literal shell expansion
     '${PATH}',
     '-',
     '--',

@@ -76,7 +76,7 @@ describe('/train submit, status, logs, cancel', () => {
     expect(data.watching).toBe(true);
     expect(reply.fields?.find((f) => f.label === 'log')?.value).toContain(data.logPath);
     const job = await cluster.slurm.job(data.jobId);
-    expect(job?.comment).toBe(`chatops:${OPERATOR}`);
+    expect(job?.comment).toMatch(new RegExp(`^chatops:${OPERATOR}:[0-9a-f]{8}$`));
     expect(job?.name).toBe('cmd-ok-run');
     // the audit record has the sbatch argv with the absolute config
     const rec = deps.audit.records.at(-1);
