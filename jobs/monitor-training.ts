@@ -250,6 +250,7 @@ export class TrainingMonitor {
         ...(data.threadTs ? { threadTs: data.threadTs } : {}),
         // Told in a DM if the channel refuses the bot for good.
         ...(data.req.submitter ? { notify: data.req.submitter } : {}),
+        once: `watch:${data.key ?? data.req.jobId}:${data.delivered ?? 0}`,
       };
       let posted: { channel: string; ts: string } | null;
       try {
@@ -276,6 +277,7 @@ export class TrainingMonitor {
         } else if (!data.threadTs) data.threadTs = posted.ts;
       }
       data.outbox.shift();
+      data.delivered = (data.delivered ?? 0) + 1;
       if (shutdown.aborted) return;
       await job.updateData(data);
     }

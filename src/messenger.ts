@@ -9,6 +9,12 @@ export interface MessageTarget {
    * usually whoever started the work. Without one, the messenger's fallback channel (the digest's) is used.
    */
   readonly notify?: string;
+  /**
+   * A key naming this one message (`watch:<job>:<n>`): posting it again — a retry after the process died
+   * between Slack's answer and the caller's record of it — does not post it twice. Where the messenger has
+   * nowhere to remember (the console), it is ignored.
+   */
+  readonly once?: string;
 }
 
 /** A message that was posted: where, and its timestamp (Slack's message id). */

@@ -46,6 +46,14 @@ export interface WatchData {
   reported: WatchReported;
   /** Messages decided but not yet posted (posted, then removed, so a restart neither loses nor repeats). */
   outbox: Reply[];
+  /**
+   * Messages posted so far: the head of the outbox is message number `delivered`, the key the messenger
+   * remembers it by (a crash after the post and before this count is saved does not post it twice).
+   * Absent in watches started before it was kept: 0.
+   */
+  delivered?: number;
+  /** This watch's own name for those keys (a Slurm job id comes back after the cluster's ids restart). */
+  key?: string;
   bytesRead: number;
   done: boolean;
 }
@@ -71,6 +79,8 @@ export function createWatchData(req: WatchRequest): WatchData {
       final: false,
     },
     outbox: [],
+    delivered: 0,
+    key: crypto.randomUUID(),
     bytesRead: 0,
     done: false,
   };

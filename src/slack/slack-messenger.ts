@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { ChartRenderer } from '../charts/chart-png.js';
 import type { Logger } from '../logger.js';
 import {
@@ -36,6 +37,22 @@ interface PendingEdit {
   msg: SlackMessage;
   readonly waiters: { resolve(): void; reject(e: unknown): void }[];
 }
+
+/** How long a `once` message's record lives: longer than any watch or upload runs between posts. */
+const POSTED_TTL_S = 7 * 86_400;
+const PostedRecord = z.object({
+  channel: z.string(),
+  ts: z.string(),
+  thread: z.string(),
+  extras: z.boolean(),
+});
+const safeJson = (s: string): unknown => {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+};
 
 /**
  * Out-of-band messages (threads, digests): posts paced per channel, edits within one workspace-wide budget
@@ -90,6 +107,17 @@ export class SlackMessenger implements Messenger {
   async #post(target: MessageTarget, reply: Reply, fallback: boolean): Promise<PostedMessage> {
     const prepared = await this.prepare(reply);
     const msg = renderBlocks(prepared);
+    const once = await this.#postedBefore(target);
+    if (once.done) {
+      // Posted before a crash: what may not have followed (files, the chart) goes once more, into its thread.
+      const { posted, thread, extras } = once.done;
+      if (!extras) {
+        await this.#attach({ channel: posted.channel, threadTs: thread }, msg.files);
+        if (reply.chart) await this.uploadChart({ channel: posted.channel, threadTs: thread }, reply.chart);
+        await once.remember(posted, thread, true);
+      }
+      return posted;
+    }
     let posted: PostedMessage;
     try {
       posted = await this.#postMessage(target.channel, target.threadTs, msg);
@@ -112,9 +140,40 @@ export class SlackMessenger implements Messenger {
     }
     this.stats.posts++;
     const thread = posted.channel === target.channel ? (target.threadTs ?? posted.ts) : posted.ts;
+    await once.remember(posted, thread, msg.files.length === 0 && !reply.chart);
     await this.#attach({ channel: posted.channel, threadTs: thread }, msg.files);
     if (reply.chart) await this.uploadChart({ channel: posted.channel, threadTs: thread }, reply.chart);
+    if (msg.files.length > 0 || reply.chart) await once.remember(posted, thread, true);
     return posted;
+  }
+
+  /**
+   * A message with `once`: whether it was posted already (kept in Redis for 7 days), and how to record
+   * that it now is — right after Slack's answer, so a crash leaves a window of one Redis write, not of
+   * the whole upload that follows.
+   */
+  async #postedBefore(target: MessageTarget): Promise<{
+    done?: { posted: PostedMessage; thread: string; extras: boolean };
+    remember(posted: PostedMessage, thread: string, extras: boolean): Promise<void>;
+  }> {
+    const redis = this.#opts.redis;
+    if (!target.once || !redis) return { remember: async () => {} };
+    const key = `${this.#opts.keyPrefix ?? 'chatops:slack:'}posted:${target.once}`;
+    const remember = async (posted: PostedMessage, thread: string, extras: boolean) => {
+      await redis
+        .set(
+          key,
+          JSON.stringify({ channel: posted.channel, ts: posted.ts, thread, extras }),
+          'EX',
+          POSTED_TTL_S,
+        )
+        .catch((err: unknown) => this.log.warn({ err, key }, 'could not record a posted message'));
+    };
+    const seen = await redis.get(key).catch(() => null);
+    const done = seen === null ? null : PostedRecord.safeParse(safeJson(seen));
+    if (!done?.success) return { remember };
+    const { channel, ts, thread, extras } = done.data;
+    return { done: { posted: { channel, ts }, thread, extras }, remember };
   }
 
   /** One chat.postMessage; a public channel the bot has not joined is joined once, then tried again. */

@@ -138,3 +138,24 @@ describe('an upload batch of 300 steps', () => {
     expect(lines[1]).toBe(`1000,uploaded,org/${name}-step1000`);
   });
 });
+
+describe('a message posted once, whatever the process that retries it', () => {
+  it('posts a `once` message a single time, even from another replica after a crash, and answers where it went', async () => {
+    const first = replica();
+    const again = replica();
+    const target = { channel: 'C0UP', once: `watch:${randomUUID()}:0` };
+    const a = await first.post(target, { text: 'Job 7: 50+ iterations completed' });
+    // The process died before it recorded the post: the next one posts the same message again.
+    const b = await again.post(target, { text: 'Job 7: 50+ iterations completed' });
+    expect(b).toEqual(a);
+    expect(fake.messagesIn('C0UP').filter((m) => m.text === 'Job 7: 50+ iterations completed')).toHaveLength(
+      1,
+    );
+    // Another message of the same watch is its own.
+    await again.post(
+      { channel: 'C0UP', once: `${target.once.slice(0, -1)}1` },
+      { text: 'Job 7 left the queue' },
+    );
+    expect(fake.messagesIn('C0UP').filter((m) => m.text === 'Job 7 left the queue')).toHaveLength(1);
+  });
+});
