@@ -4,6 +4,12 @@
 // build is ever run, and a stale one is built, then loaded afresh.
 import { ensureBuilt, stalenessAsync } from './build-if-stale.js';
 
+// `chatops help | head`: a reader that has read enough closes the pipe; that ends the command, quietly.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 const entry = new URL('../dist/src/main.js', import.meta.url).href;
 const [why, loaded] = await Promise.all([
   stalenessAsync(),
