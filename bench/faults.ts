@@ -3,8 +3,7 @@ import { openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../src/sandbox/free-port.js';
-import { redisCommand } from '../src/sandbox/redis.js';
-import { requireBinaries } from '../src/sandbox/require-binaries.js';
+import { type RedisService, startRedis } from '../src/sandbox/redis.js';
 import { SANDBOX_DIGEST_CHANNEL, startSandbox } from '../src/sandbox/start-sandbox.js';
 import { FakeSlack, signedHeaders, slashCommandBody } from '../test/helpers/fake-slack.js';
 
@@ -55,33 +54,11 @@ export default async function bench(): Promise<void> {
   const fake = await FakeSlack.start();
   fake.channel('C0CHATOPS', { member: true });
   fake.channel(SANDBOX_DIGEST_CHANNEL, { member: true });
-  const redisBin = requireBinaries({ 'redis-server': 'redis-server' })['redis-server'];
-  const redisDir = join(sb.dir, 'faults-redis');
-  await mkdir(redisDir, { recursive: true });
+  // Its own Redis (AOF on), killed and started again on the same port and files.
   const redisPort = await freePort();
-  let redis: ChildProcess | undefined;
+  let redis: RedisService | undefined;
   const startRedisHere = async () => {
-    redis = spawn(
-      redisBin,
-      [
-        '--port',
-        String(redisPort),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        redisDir,
-        '--appendonly',
-        'yes',
-        '--save',
-        '',
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 200; i++) {
-      if ((await redisCommand(redisPort, 'PING').catch(() => '')) === '+PONG') return;
-      await sleep(50);
-    }
-    throw new Error('redis did not start');
+    redis = await startRedis(sb.dir, { name: 'faults-redis', port: redisPort });
   };
   await startRedisHere();
   for (const experiment of EXPERIMENTS) {
@@ -207,7 +184,8 @@ export default async function bench(): Promise<void> {
     // Redis, mid-queue: what was queued then must still be done at the end.
     redisQueued = STEPS * EXPERIMENTS.length - doneSteps().size;
     await sleep(1_500);
-    redis?.kill('SIGKILL');
+    if (redis) process.kill(redis.daemon.pid, 'SIGKILL');
+    await redis?.daemon.exited;
     await sleep(3_000);
     await startRedisHere();
     const until = Date.now() + 15 * 60_000;
@@ -221,7 +199,7 @@ export default async function bench(): Promise<void> {
     await sleep(3_000);
   } finally {
     bot?.kill('SIGKILL');
-    redis?.kill('SIGKILL');
+    await redis?.daemon.stop();
     await fake.stop();
     await sb.stop();
   }

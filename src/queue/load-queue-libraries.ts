@@ -9,15 +9,7 @@ import type * as IORedis from 'ioredis';
 // room's API stays synchronous.
 
 const require = createRequire(import.meta.url);
-let bull: typeof BullMQ | undefined;
-let ioredis: typeof IORedis | undefined;
 
-export function bullmq(): typeof BullMQ {
-  bull ??= require('bullmq') as typeof BullMQ;
-  return bull;
-}
-
-export function redisLibrary(): typeof IORedis {
-  ioredis ??= require('ioredis') as typeof IORedis;
-  return ioredis;
-}
+// require() keeps each module once: later calls are a cache lookup.
+export const bullmq = (): typeof BullMQ => require('bullmq') as typeof BullMQ;
+export const redisLibrary = (): typeof IORedis => require('ioredis') as typeof IORedis;

@@ -49,6 +49,11 @@ export interface RedisStartOptions {
   readonly disableCommands?: readonly string[];
   /** A subdirectory name under `dir`, so several servers can share one dir. Default `redis`. */
   readonly name?: string;
+  /**
+   * This port instead of a free one: a Redis started again on the port and files of one that was killed
+   * (its clients reconnect to the same address and find its AOF).
+   */
+  readonly port?: number;
 }
 
 export async function startRedis(dir: string, opts: RedisStartOptions = {}): Promise<RedisService> {
@@ -57,8 +62,8 @@ export async function startRedis(dir: string, opts: RedisStartOptions = {}): Pro
   await mkdir(rdir, { recursive: true });
   let lastError: unknown;
   // The free port can be taken between asking and binding; retry with a fresh one.
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const port = await freePort();
+  for (let attempt = 1; attempt <= (opts.port === undefined ? 3 : 1); attempt++) {
+    const port = opts.port ?? (await freePort());
     const daemon = spawnDaemon(
       'redis-server',
       bins['redis-server'],

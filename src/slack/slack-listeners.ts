@@ -134,12 +134,7 @@ export function registerActions(
         });
         return;
       }
-      const inv: Invoker = {
-        user: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) },
-        ...(body.channel?.id ? { channel: body.channel.id } : {}),
-        source: 'slack',
-      };
-      const reply = await dispatchAction(deps, inv, actionId, value);
+      const reply = await dispatchAction(deps, clicker(body), actionId, value);
       const msg = renderBlocks(reply);
       try {
         // A refusal or invalid value leaves the buttons for someone who may click; anything else replaces them.
@@ -170,14 +165,9 @@ export function registerActions(
     await timed(deps.metrics?.ackLatency, 'action', ack());
     if (body.type !== 'block_actions') return;
     const actionId = 'action_id' in action ? String(action.action_id) : '';
-    const inv: Invoker = {
-      user: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) },
-      ...(body.channel?.id ? { channel: body.channel.id } : {}),
-      source: 'slack',
-    };
     const reply = await dispatchAction(
       deps,
-      inv,
+      clicker(body),
       actionId,
       'value' in action ? String(action.value ?? '') : '',
     );
@@ -187,6 +177,18 @@ export function registerActions(
       text: renderBlocks(reply).text,
     }).catch((err: unknown) => log.error({ err, actionId }, 'could not deliver the action result to Slack'));
   });
+}
+
+/** Who clicked a button, and where. */
+function clicker(body: {
+  user: { id: string; name?: string };
+  channel?: { id?: string } | undefined;
+}): Invoker {
+  return {
+    user: { id: body.user.id, ...(body.user.name ? { name: body.user.name } : {}) },
+    ...(body.channel?.id ? { channel: body.channel.id } : {}),
+    source: 'slack',
+  };
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');

@@ -1,12 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QueueFactory, type RedisConnectionChange } from '../../../src/queue/queue-factory.js';
 import { freePort } from '../../../src/sandbox/free-port.js';
-import { redisCommand } from '../../../src/sandbox/redis.js';
-import { requireBinaries } from '../../../src/sandbox/require-binaries.js';
+import { type RedisService, startRedis } from '../../../src/sandbox/redis.js';
 
 // Redis killed with SIGKILL mid-queue (AOF on, as the start-up check asks) and started again on the same
 // port and directory: the queue's clients reconnect by themselves, every job is done, and the loss is
@@ -16,27 +14,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Redis restarts under a running queue', () => {
   let dir: string;
-  let server: ChildProcess | undefined;
+  let server: RedisService | undefined;
   afterAll(async () => {
-    server?.kill('SIGKILL');
+    await server?.daemon.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('reconnects, loses no job, and says "lost" once and "back" once', async () => {
-    const bin = requireBinaries({ 'redis-server': 'redis-server' })['redis-server'];
     dir = await mkdtemp(join(tmpdir(), 'redis-restart-'));
     const port = await freePort();
     const start = async () => {
-      server = spawn(
-        bin,
-        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
-        { stdio: 'ignore' },
-      );
-      for (let i = 0; i < 200; i++) {
-        if ((await redisCommand(port, 'PING').catch(() => '')) === '+PONG') return;
-        await sleep(50);
-      }
-      throw new Error('redis did not start');
+      server = await startRedis(dir, { port });
     };
     await start();
 
@@ -63,7 +51,8 @@ describe('Redis restarts under a running queue', () => {
       // AOF flushes every second: what was added before the kill is on disk.
       await sleep(1_200);
       expect(done.size).toBeLessThan(30);
-      server?.kill('SIGKILL');
+      if (server) process.kill(server.daemon.pid, 'SIGKILL');
+      await server?.daemon.exited;
       await sleep(2_000);
       expect(changes.map((c) => c.state)).toEqual(['lost']);
       await start();
