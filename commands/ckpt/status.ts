@@ -49,6 +49,15 @@ export function missingExperimentReply(
       USAGE,
     );
   }
+  if (result.kind === 'outside-root') {
+    const reply = errorReply(
+      `\`${experiment}\` under \`${result.base}\` is a symbolic link to \`${result.target}\`, outside the ` +
+        'checkpoint root: the bot lists and uploads only what lies inside CHECKPOINTS_BASE_DIR. Move the ' +
+        'checkpoints under the root, or link to a directory inside it.',
+      USAGE,
+    );
+    return { ...reply, data: { error: reply.text, base: result.base, target: result.target } };
+  }
   const near =
     result.near.length > 0 ? ` Did you mean: ${result.near.map((n) => `\`${n}\``).join(', ')}?` : '';
   const reply = errorReply(

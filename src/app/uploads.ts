@@ -54,9 +54,14 @@ export function createUploadFeature(
         log: deps.log,
         metrics: deps.metrics,
       });
+      // What a crashed process left unsent (a batch's last edit, its closing reply) goes out now.
+      void batchThreads()
+        .recover()
+        .catch((err: unknown) => deps.log.warn({ err: String(err) }, 'reopening upload batches failed'));
     },
     async close() {
       await worker?.close(5_000);
+      batches?.stop();
     },
   };
 }

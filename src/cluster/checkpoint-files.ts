@@ -10,6 +10,8 @@ import type { Transport } from './transport.js';
 export type CheckpointListing =
   | { readonly kind: 'ok'; readonly checkpoints: readonly { step: number; bytes: number }[] }
   | { readonly kind: 'missing-experiment'; readonly names: readonly string[] }
+  /** The experiment is a symbolic link that resolves outside the root, to `target`: never read. */
+  | { readonly kind: 'outside-root'; readonly target: string }
   | { readonly kind: 'missing-base' };
 
 /** Every checkpoint under the root; `exitCode` non-zero means find met problems and the list may be short. */
@@ -54,6 +56,7 @@ export function parseCheckpointSizes(stdout: string, exitCode = 0, stderr = ''):
   const head = lines[0];
   if (head === '@@nobase@@') return { kind: 'missing-base' };
   if (head === '@@noexp@@') return { kind: 'missing-experiment', names: lines.slice(1) };
+  if (head === '@@outside@@') return { kind: 'outside-root', target: lines[1] ?? '' };
   if (head !== '@@ok@@') {
     throw new ClusterError(`listing checkpoints failed (exit ${exitCode}): ${trimStderr(stderr, 300)}`, {
       exitCode,

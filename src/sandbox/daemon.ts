@@ -131,6 +131,23 @@ function names(pid: string, dir: string): boolean {
   }
 }
 
+/** The pids of the processes `pid` started (its children, from /proc), e.g. sshd's per-connection ones. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
 /** Start a daemon in the foreground (so the pid we hold is the daemon's), output to a log file. */
 export function spawnDaemon(
   name: string,

@@ -13,6 +13,11 @@ export interface SlurmInfo {
 
 export interface SlurmService {
   info: SlurmInfo;
+  /**
+   * Restart slurmctld as an operator would (SIGTERM, then start it again on its saved state after `downMs`):
+   * running jobs carry on under slurmd; client commands fail while it is down.
+   */
+  restartController(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -117,6 +122,7 @@ export async function startSlurm(dir: string): Promise<SlurmService> {
     const confPath = slurmConfPath(dir);
     const env = { ...process.env, SLURM_CONF: confPath };
     let started = false;
+    let controller: Daemon | undefined;
     let lastError: unknown;
     for (let attempt = 1; attempt <= 3 && !started; attempt++) {
       const ctldPort = await freePort();
@@ -142,6 +148,7 @@ export async function startSlurm(dir: string): Promise<SlurmService> {
           { timeoutMs: 30_000, intervalMs: 200, daemons: [munged, ctld, slurmd] },
         );
         daemons.push(ctld, slurmd);
+        controller = ctld;
         started = true;
       } catch (e) {
         lastError = e;
@@ -183,6 +190,27 @@ export async function startSlurm(dir: string): Promise<SlurmService> {
 
     return {
       info: { confPath, env: { SLURM_CONF: confPath }, partition: PARTITION },
+      async restartController(downMs = 2_000) {
+        const old = controller;
+        if (old) {
+          await old.stop();
+          daemons.splice(daemons.indexOf(old), 1);
+        }
+        await sleep(downMs);
+        // No -i this time: the jobs it knew come back from StateSaveLocation.
+        const ctld = spawnDaemon('slurmctld', bins.slurmctld, ['-D', '-f', confPath], {
+          logPath: join(sdir, 'slurmctld.out'),
+          env,
+        });
+        // Before slurmd, so stopAll (which goes in reverse) still stops the controller last.
+        daemons.splice(daemons.length - 1, 0, ctld);
+        controller = ctld;
+        await waitUntil(
+          'slurmctld to answer again',
+          async () => (await runCmd(bins.sinfo, ['-h', '-o', '%T'], { env, timeoutMs: 5000 })).code === 0,
+          { timeoutMs: 30_000, intervalMs: 200, daemons: [ctld] },
+        );
+      },
       async stop() {
         // Jobs run under slurmstepd, which outlives slurmd: cancel them first so nothing keeps running.
         await runCmd(bins.scancel, ['--partition', PARTITION], { env, timeoutMs: 5000 });

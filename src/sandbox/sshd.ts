@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { type Daemon, mustRun, runCmd, spawnDaemon, waitUntil } from './daemon.js';
+import { childPids, type Daemon, mustRun, runCmd, spawnDaemon, waitUntil } from './daemon.js';
 import { freePort } from './free-port.js';
 import { requireBinaries } from './require-binaries.js';
 
@@ -20,8 +20,12 @@ export interface SshService {
   daemon: Daemon;
   /** sshd_config path (tests that restart sshd start it again with the same config and port). */
   configPath: string;
-  /** Start sshd again on the same port and keys (for reconnect tests), after daemon.stop(). */
-  restart(): Promise<Daemon>;
+  /**
+   * Start sshd again on the same port and keys (for reconnect tests). With `cut`, the processes serving
+   * open connections are killed first (SIGKILL), so every connection drops mid-whatever it was doing, as
+   * when the host goes away; without, they outlive the listener, as in an OpenSSH restart.
+   */
+  restart(opts?: { cut?: boolean }): Promise<Daemon>;
 }
 
 export async function startSshd(dir: string, env: Record<string, string>): Promise<SshService> {
@@ -136,7 +140,16 @@ export async function startSshd(dir: string, env: Record<string, string>): Promi
         info: { host: '127.0.0.1', port, user, keyPath, knownHostsPath, fingerprint },
         daemon,
         configPath,
-        async restart() {
+        async restart(opts = {}) {
+          if (opts.cut) {
+            for (const pid of childPids(service.daemon.pid)) {
+              try {
+                process.kill(pid, 'SIGKILL');
+              } catch {
+                // gone already
+              }
+            }
+          }
           await service.daemon.stop();
           service.daemon = await launch(port);
           return service.daemon;

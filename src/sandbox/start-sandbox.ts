@@ -23,6 +23,10 @@ export interface Sandbox {
   readonly experiment: string;
   /** The bot's settings (src/config.ts names) for this sandbox. */
   readonly settings: Readonly<Record<string, string>>;
+  /** Stop sshd and start it again on the same port and host key (`cut`: drop open connections too). */
+  restartSshd(opts?: { cut?: boolean }): Promise<void>;
+  /** Restart slurmctld on its saved state after `downMs` down (running jobs carry on). */
+  restartSlurmctld(downMs?: number): Promise<void>;
   /** Cancel every job, stop the Hub and every daemon, remove the files. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -62,6 +66,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       hub,
       experiment: DEMO_EXPERIMENT,
       settings: botSettings(tb, world),
+      restartSshd: (opts) => tb.restartSshd(opts),
+      restartSlurmctld: (downMs) => tb.restartSlurmctld(downMs),
       stop,
     };
   } catch (e) {

@@ -18,8 +18,10 @@ export interface TestbedInfo {
 
 export interface Testbed {
   info: TestbedInfo;
-  /** Stop sshd and start it again on the same port and host key (for reconnect tests). */
-  restartSshd(): Promise<void>;
+  /** Stop sshd and start it again on the same port and host key (`cut`: drop open connections too). */
+  restartSshd(opts?: { cut?: boolean }): Promise<void>;
+  /** Stop slurmctld and start it again on its saved state after `downMs` (jobs keep running meanwhile). */
+  restartSlurmctld(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,9 +90,13 @@ export async function startTestbed(opts: TestbedOptions = {}): Promise<Testbed> 
   };
   return {
     info,
-    async restartSshd() {
+    async restartSshd(opts) {
       if (!ssh) throw new Error('testbed: ssh was not started');
-      await ssh.restart();
+      await ssh.restart(opts);
+    },
+    async restartSlurmctld(downMs?: number) {
+      if (!slurm) throw new Error('testbed: slurm was not started');
+      await slurm.restartController(downMs);
     },
     stop,
   };

@@ -1,11 +1,15 @@
 import type { Redis } from 'ioredis';
-import type { Messenger } from '../messenger.js';
+import { type Messenger, UndeliverableError } from '../messenger.js';
 import type { Reply } from '../reply.js';
 import type { UploadEvent, UploadProgress } from './upload-progress.js';
 
 // One Slack message per upload batch, edited in place as its uploads move (and one closing reply in its
 // thread), instead of a message per event. Batch state lives in Redis so any worker replica can update it;
 // edits are throttled per batch in each process.
+// Nothing is lost to a Slack outage or a crash: an edit or closing reply that fails for a passing reason
+// (5xx, rate limits past the messenger's retries, the network) is tried again with backoff, and a batch
+// stays in the open set until its closing reply is out, so a worker that starts renders every open batch
+// again (`recover`): the last edit a crashed process had scheduled is not lost with it.
 
 export interface BatchStart {
   readonly batchId: string;
@@ -22,8 +26,17 @@ interface StepState {
 
 const TERMINAL = new Set(['uploaded', 'failed']);
 
+/** How long one process may hold a batch's closing reply before another may send it (its crash). */
+const CLOSE_CLAIM_MS = 60_000;
+/** Retries of a failed edit: from the edit interval, doubling, up to this. */
+const MAX_RETRY_MS = 60_000;
+const BATCH_TTL_S = 30 * 24 * 3600;
+
 export class BatchThreads implements UploadProgress {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Failed renders in a row per batch (the retry backoff). */
+  private readonly failures = new Map<string, number>();
+  private closed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -32,6 +45,26 @@ export class BatchThreads implements UploadProgress {
     private readonly minEditIntervalMs = 3_000,
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
+
+  /** Render every batch still open (a worker's start): what a crashed process had not sent goes now. */
+  async recover(): Promise<number> {
+    const open = await this.redis.smembers(this.openKey());
+    for (const batchId of open) {
+      if (!(await this.redis.exists(`${this.key(batchId)}:meta`))) {
+        await this.redis.srem(this.openKey(), batchId); // expired
+        continue;
+      }
+      await this.edit(batchId).catch(this.onError);
+    }
+    return open.length;
+  }
+
+  /** Stop retrying (shutdown): what is still open is rendered by the next worker's `recover`. */
+  stop(): void {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
 
   /** Post the batch's message; returns where it went. */
   async start(b: BatchStart): Promise<{ channel: string; ts: string }> {
@@ -47,8 +80,9 @@ export class BatchThreads implements UploadProgress {
       .multi()
       .hset(`${key}:meta`, { ...meta, channel: posted.channel, ts: posted.ts })
       .hset(`${key}:steps`, states)
-      .expire(`${key}:meta`, 30 * 24 * 3600)
-      .expire(`${key}:steps`, 30 * 24 * 3600)
+      .expire(`${key}:meta`, BATCH_TTL_S)
+      .expire(`${key}:steps`, BATCH_TTL_S)
+      .sadd(this.openKey(), b.batchId)
       .exec();
     return posted;
   }
@@ -75,15 +109,24 @@ export class BatchThreads implements UploadProgress {
     await this.edit(batchId);
   }
 
-  private scheduleEdit(batchId: string): void {
-    if (this.timers.has(batchId)) return;
-    this.timers.set(
-      batchId,
-      setTimeout(() => {
-        this.timers.delete(batchId);
-        this.edit(batchId).catch(this.onError);
-      }, this.minEditIntervalMs),
-    );
+  private scheduleEdit(batchId: string, delayMs = this.minEditIntervalMs): void {
+    if (this.timers.has(batchId) || this.closed) return;
+    const t = setTimeout(() => {
+      this.timers.delete(batchId);
+      this.edit(batchId).catch((err: unknown) => {
+        // Redis itself failed: the state is still there once it is back.
+        this.onError(err);
+        this.retryLater(batchId);
+      });
+    }, delayMs);
+    t.unref?.();
+    this.timers.set(batchId, t);
+  }
+
+  private retryLater(batchId: string): void {
+    const n = (this.failures.get(batchId) ?? 0) + 1;
+    this.failures.set(batchId, n);
+    this.scheduleEdit(batchId, Math.min(MAX_RETRY_MS, this.minEditIntervalMs * 2 ** (n - 1)));
   }
 
   private async edit(batchId: string): Promise<void> {
@@ -103,32 +146,64 @@ export class BatchThreads implements UploadProgress {
       },
       states,
     );
-    // A refused edit (Slack down, message deleted) must not keep the batch from saying it is finished.
-    if (messenger.update)
-      await messenger.update({ channel: meta.channel, ts: meta.ts }, reply).catch(this.onError);
+    let again = false;
+    const failed = (err: unknown) => {
+      this.onError(err);
+      // Refused for good (the message or channel is gone): trying again would fail the same way.
+      if (!(err instanceof UndeliverableError)) again = true;
+    };
+    // A failed edit must not keep the batch from saying it is finished.
+    if (messenger.update) await messenger.update({ channel: meta.channel, ts: meta.ts }, reply).catch(failed);
     const parsed = Object.values(states).map(parseStep);
     const done = parsed.length > 0 && parsed.every((s) => TERMINAL.has(s.state));
-    // Exactly one closing message per batch, whichever replica sees the end first.
-    if (done && (await this.redis.set(`${key}:closed`, '1', 'EX', 30 * 24 * 3600, 'NX')) === 'OK') {
+    // Exactly one closing message per batch, whichever replica sees the end first: a claim that expires
+    // (its holder may crash), and the message keyed `once`, so a claim taken again after a crash that
+    // followed the post does not post it twice.
+    const closedKey = `${key}:closed`;
+    if (done && (await this.redis.set(closedKey, 'sending', 'PX', CLOSE_CLAIM_MS, 'NX')) === 'OK') {
       const ok = parsed.filter((s) => s.state === 'uploaded').length;
-      await messenger.post(
-        { channel: meta.channel, threadTs: meta.ts },
-        {
-          level: ok === parsed.length ? 'ok' : 'warn',
-          text: `All ${parsed.length} uploads of \`${meta.experiment}\` finished: ${ok} uploaded, ${parsed.length - ok} failed.`,
-          ...(parsed.length > SMALL_BATCH
-            ? {
-                context: ['The per-step table is attached.'],
-                files: [stepsCsv(meta.experiment ?? '', states)],
-              }
-            : {}),
-        },
-      );
+      const sent = await messenger
+        .post(
+          { channel: meta.channel, threadTs: meta.ts, once: `batch:${batchId}:closed` },
+          {
+            level: ok === parsed.length ? 'ok' : 'warn',
+            text: `All ${parsed.length} uploads of \`${meta.experiment}\` finished: ${ok} uploaded, ${parsed.length - ok} failed.`,
+            ...(parsed.length > SMALL_BATCH
+              ? {
+                  context: ['The per-step table is attached.'],
+                  files: [stepsCsv(meta.experiment ?? '', states)],
+                }
+              : {}),
+          },
+        )
+        .then(
+          () => true,
+          (err: unknown) => {
+            failed(err);
+            return err instanceof UndeliverableError;
+          },
+        );
+      if (sent) {
+        await this.redis.multi().set(closedKey, '1', 'EX', BATCH_TTL_S).srem(this.openKey(), batchId).exec();
+      } else {
+        await this.redis.del(closedKey);
+      }
+    } else if (done) {
+      if ((await this.redis.get(closedKey)) === '1') await this.redis.srem(this.openKey(), batchId);
+      // Another process holds the claim: if it dies before sending, the claim expires and this one sends.
+      else again = true;
     }
+    if (again) this.retryLater(batchId);
+    else this.failures.delete(batchId);
   }
 
   private key(batchId: string): string {
     return `${this.keys}batch:${batchId}`;
+  }
+
+  /** Batches whose closing reply has not gone out yet. */
+  private openKey(): string {
+    return `${this.keys}batches:open`;
   }
 }
 

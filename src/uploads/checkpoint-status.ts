@@ -24,7 +24,8 @@ export type StatusResult =
       readonly warnings: readonly string[];
     }
   | { readonly kind: 'missing-experiment'; readonly base: string; readonly near: readonly string[] }
-  | { readonly kind: 'missing-base'; readonly base: string };
+  | { readonly kind: 'missing-base'; readonly base: string }
+  | { readonly kind: 'outside-root'; readonly base: string; readonly target: string };
 
 /** Something that sweeps the pipeline logs in one remote command (the digest's log source). */
 export interface PipelineLogSource {
@@ -54,6 +55,7 @@ export async function checkpointStatus(deps: StatusDeps, experiment: string): Pr
       : Promise.resolve([] as LogRecord[]),
   ]);
   if (listing.kind === 'missing-base') return { kind: 'missing-base', base };
+  if (listing.kind === 'outside-root') return { kind: 'outside-root', base, target: listing.target };
   if (listing.kind === 'missing-experiment') {
     return { kind: 'missing-experiment', base, near: nearNames(experiment, listing.names) };
   }

@@ -1,4 +1,4 @@
-// What an upload job tells the people who asked for it. Implemented by batch-thread-progress.ts (one Slack
+// What an upload job tells the people who asked for it. Implemented by batch-progress.ts (one Slack
 // message per batch, edited in place); tests and the bench may pass their own.
 
 export type UploadEvent =

@@ -100,6 +100,7 @@ export class FakeSlack {
   /** chat.update's tier: calls per window (Tier 3, "50+ per minute"); tests may tighten it. */
   #updateTier = { max: SLACK.updatesPerMinute as number, windowMs: 60_000 };
   readonly #rateLimits: { method: string; channel?: string; times: number; retryAfter: number }[] = [];
+  readonly #outages: { until: number; status: number; methods: readonly string[] }[] = [];
   #ts = 1_700_000_000;
   #server!: Server;
   /** Socket Mode: connections, envelopes, acks, refreshes and apps.connections.open failures. */
@@ -132,6 +133,17 @@ export class FakeSlack {
       ...(opts.channel ? { channel: opts.channel } : {}),
     });
   }
+
+  /**
+   * A Slack outage: for `ms` from now every Web API call (of `methods`, when given) is answered with HTTP
+   * `status` (503 by default) and an HTML page, as Slack's edge does, and does nothing.
+   */
+  outage(ms: number, opts: { status?: number; methods?: readonly string[] } = {}): void {
+    this.#outages.push({ until: Date.now() + ms, status: opts.status ?? 503, methods: opts.methods ?? [] });
+  }
+
+  /** Web API calls answered by an outage, per method (each one did nothing). */
+  readonly outageAnswers = new Map<string, number>();
 
   /** The next `times` calls of `method` fail with Slack's `error` (a refusal the test cannot provoke). */
   refuseNext(method: string, error: string, times = 1): void {
@@ -252,6 +264,17 @@ export class FakeSlack {
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (params.token as string | undefined);
     this.calls.push({ method, params, ...(token ? { token } : {}), at: Date.now() });
 
+    const down = this.#outages.find(
+      (o) => o.until > Date.now() && (o.methods.length === 0 || o.methods.includes(method)),
+    );
+    if (down) {
+      this.outageAnswers.set(method, (this.outageAnswers.get(method) ?? 0) + 1);
+      return {
+        status: down.status,
+        headers: { 'content-type': 'text/html' },
+        body: '<html><body><h1>Slack is having trouble</h1></body></html>',
+      };
+    }
     const limit = this.#rateLimits.find(
       (l) => l.method === method && l.times > 0 && (!l.channel || l.channel === params.channel),
     );

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +14,14 @@ const SIZES = loadRemoteScript('checkpoint-sizes.sh');
 const BASE = `-base dir "q" it's`;
 const EXP = '-exp with space';
 
+const LBASE = 'links base';
 let work: string;
+let outside: string;
 let t: LocalTransport;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ckpt-files-'));
+  outside = await mkdtemp(join(tmpdir(), 'ckpt-outside-'));
   t = new LocalTransport({ cwd: work });
   const exp = join(work, BASE, EXP);
   for (const [step, bytes] of [
@@ -34,9 +37,17 @@ beforeAll(async () => {
   await mkdir(join(work, BASE, 'empty-exp'));
   await mkdir(join(work, BASE, 'other', 'global_step7'), { recursive: true });
   await mkdir(join(work, BASE, '.hidden', 'global_step1'), { recursive: true });
+  // Links, under a root of their own: an experiment out of the root, one inside it (an alias), and a
+  // step out of the root (the scratch space is beside the work dir, so the other tests never see it).
+  await mkdir(join(work, LBASE, 'other', 'global_step7'), { recursive: true });
+  await mkdir(join(outside, 'global_step9'), { recursive: true });
+  await symlink(outside, join(work, LBASE, 'escape'));
+  await symlink(join(work, LBASE, 'other'), join(work, LBASE, 'alias'));
+  await symlink(join(outside, 'global_step9'), join(work, LBASE, 'other', 'global_step9'));
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
+  await rm(outside, { recursive: true, force: true });
 });
 
 describe('checkpoint-sizes.sh', () => {
@@ -53,6 +64,20 @@ describe('checkpoint-sizes.sh', () => {
     );
     expect(byPath.get(`${BASE}/${EXP}/global_step100`)).toBeGreaterThanOrEqual(64 * 1024);
     expect(byPath.get(`${BASE}/${EXP}/global_step20`)).toBeGreaterThanOrEqual(8 * 1024);
+  });
+
+  it('refuses an experiment that links outside the root, and lists no step that does', async () => {
+    const out = await t.runScript(SIZES, [LBASE, 'escape']);
+    expect(out).toMatchObject({ exitCode: 0, stdout: `@@outside@@\n${outside}\n` });
+    // Through the alias inside the root: its own step, not the one linked out of the root.
+    for (const name of ['alias', 'other']) {
+      const r = await t.runScript(SIZES, [LBASE, name]);
+      expect(r.stdout.split('\n').filter((l) => l.includes('\t'))).toEqual([
+        expect.stringMatching(new RegExp(`\t${LBASE}/${name}/global_step7$`)),
+      ]);
+    }
+    const files = new CheckpointFiles(t);
+    expect(await files.sizes(LBASE, 'escape')).toEqual({ kind: 'outside-root', target: outside });
   });
 
   it('prints only @@ok@@ for an experiment without checkpoints', async () => {
@@ -77,7 +102,7 @@ describe('checkpoint-sizes.sh', () => {
     const r = await t.runScript(SIZES, [BASE, '$(touch pwned); `touch pwned2`']);
     expect(r.stdout.split('\n')[0]).toBe('@@noexp@@');
     const again = await t.run(['ls', '-A', work]);
-    expect(again.stdout.trim().split('\n')).toEqual([BASE]);
+    expect(again.stdout.trim().split('\n').sort()).toEqual([BASE, LBASE].sort());
   });
 });
 

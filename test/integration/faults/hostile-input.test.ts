@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type RedisService, startRedis } from '../../../src/sandbox/redis.js';
 import { FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
+import { deliveries, hostileStrings } from '../../helpers/hostile-input.js';
 import { type BotProcess, freePort, startBot, waitForHttp } from '../ops/bot-process.js';
 
 // Hostile input through every way in — the real bot over Slack's HTTP requests and over Socket Mode, and
@@ -20,101 +21,6 @@ const tb = inject('testbed');
 const SECRET = 'hostile-signing-secret';
 const OPERATOR = 'U0OPERATOR';
 const READER = 'U0READER';
-
-function hostileStrings(canary: string): string[] {
-  const run = `touch ${canary}`;
-  return [
-    `$(${run})`,
-    `\`${run}\``,
-    `;${run}`,
-    `; ${run}`,
-    `| ${run}`,
-    `&& ${run}`,
-    `|| ${run}`,
-    `x\n${run}`,
-    `x\r\n${run}`,
-    `' ; ${run} ; '`,
-    `" ; ${run} ; "`,
-    `x'$(${run})'`,
-    `x"$(${run})"`,
-    `$(IFS=_;c=touch_${canary};$c)`,
-    `--wrap=${run}`,
-    `--wrap="${run}"`,
-    `-o /dev/null --wrap=${run}`,
-    `--output=${canary}`,
-    `--comment=$(${run})`,
-    `-e ${canary}`,
-    `--export=ALL,LD_PRELOAD=${canary}`,
-    '../../../../etc/passwd',
-    `../../../..${canary}`,
-    '/etc/passwd',
-    'exp/../../../etc',
-    'exp%2F..%2F..%2Fetc',
-    'escape',
-    'escape/global_step1',
-    `x\u0000${run}`,
-    'exp\u0000',
-    '\u001b[31mred\u001b[0m',
-    '\u202eexp\u202d',
-    'x'.repeat(5_000),
-    'ü'.repeat(400),
-    '🚀🔥'.repeat(50),
-    '*',
-    '[a-z]*',
-    '~root',
-    '$HOME',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the payload is a literal shell expansion
-    '${PATH}',
-    '-',
-    '--',
-    `--help=$(${run})`,
-    '-rf /',
-    `123;${run}`,
-    `123 && ${run}`,
-    `123$(${run})`,
-    '99999999999999999999999',
-    '-1',
-    `global_step1;${run}`,
-  ];
-}
-
-/** Command shapes a payload is dropped into (the payload replaces P). */
-const SHAPES = [
-  'train status P',
-  'train logs P',
-  'train cancel P',
-  'train submit P',
-  'train list P',
-  'ckpt status P',
-  'ckpt upload P',
-  'ckpt upload exp-a --steps P',
-  'ckpt retry P',
-  'ckpt list P',
-  'digest P',
-  'P',
-];
-
-const split = (text: string): [string, string] => {
-  const [first, ...rest] = text.split(' ');
-  return [`/${first}`, rest.join(' ')];
-};
-
-/** Each delivered payload: the slash command and its text. */
-function deliveries(canary: string): { command: string; text: string }[] {
-  const out: { command: string; text: string }[] = [];
-  for (const shape of SHAPES) {
-    for (const h of hostileStrings(canary)) {
-      if (shape === 'P') {
-        out.push({ command: '/train', text: h });
-        out.push({ command: '/ckpt', text: h });
-      } else {
-        const [command, text] = split(shape.replace('P', () => h));
-        out.push({ command, text });
-      }
-    }
-  }
-  return out;
-}
 
 /** What a clear refusal or answer looks like: words, not a crash report. */
 function expectClear(body: Record<string, unknown>, what: string): void {
@@ -283,6 +189,28 @@ describe('hostile input through Slack (HTTP, Socket Mode) and the CLI', () => {
     });
     expect(existsSync(canary)).toBe(false);
   }, 300_000);
+
+  it('refuses a checkpoint directory that links out of the checkpoint root, naming where it leads', async () => {
+    for (const text of ['upload escape team --all', 'upload escape team', 'status escape']) {
+      const id = `escape-${text.replaceAll(' ', '-')}`;
+      const body = slashCommandBody({
+        command: '/ckpt',
+        text,
+        user_id: OPERATOR,
+        response_url: fake.responseUrl(id),
+      });
+      expect(await post(body, signedHeaders(SECRET, body))).toBe(200);
+      const r = await fake.waitFor(
+        () => fake.responses.find((x) => x.id === id),
+        30_000,
+        `the answer to ${text}`,
+      );
+      const said = `${String(r.body.text ?? '')} ${JSON.stringify(r.body.blocks ?? '')}`;
+      expect(said, text).toContain('is a symbolic link to');
+      expect(said, text).toContain(join(work, 'outside'));
+      expect(said, text).not.toMatch(/Queued/);
+    }
+  }, 60_000);
 
   it('turns away unsigned, wrongly signed, replayed and future-dated requests', async () => {
     const body = slashCommandBody({

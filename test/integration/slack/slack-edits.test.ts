@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../../../src/logger.js';
 import { ChannelPacer } from '../../../src/slack/channel-pacer.js';
+import { slackClientOptions } from '../../../src/slack/create-slack-messenger.js';
 import { RedisRateBudget } from '../../../src/slack/rate-budget.js';
 import { SlackMessenger } from '../../../src/slack/slack-messenger.js';
 import { BatchThreads } from '../../../src/uploads/batch-progress.js';
@@ -17,10 +18,16 @@ let fake: FakeSlack;
 const redises: Redis[] = [];
 const prefix = `t${randomUUID().slice(0, 8)}:`;
 
-const replica = (budget?: { max: number; windowMs: number }) => {
+const replica = (budget?: { max: number; windowMs: number }, product = false) => {
   const redis = new Redis(tb.redis.url);
   redises.push(redis);
-  const client = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, rejectRateLimitedCalls: true });
+  const client = new WebClient(
+    'xoxb-test',
+    // The product's client settings: its retries give up within seconds, which an outage outlasts.
+    product
+      ? slackClientOptions({ SLACK_API_URL: fake.apiUrl })
+      : { slackApiUrl: fake.apiUrl, rejectRateLimitedCalls: true },
+  );
   return new SlackMessenger(client, new ChannelPacer({ minIntervalMs: 20 }), silentLogger(), undefined, {
     redis,
     keyPrefix: prefix,
@@ -157,5 +164,75 @@ describe('a message posted once, whatever the process that retries it', () => {
       { text: 'Job 7 left the queue' },
     );
     expect(fake.messagesIn('C0UP').filter((m) => m.text === 'Job 7 left the queue')).toHaveLength(1);
+  });
+});
+
+describe('an upload batch through a Slack outage and a crash', () => {
+  const steps = [100, 200, 300];
+  const succeed = (b: BatchThreads, batchId: string, s: number) =>
+    b.report(batchId, `exp@${s}`, { kind: 'succeeded', slurmJobId: String(s), repos: [`org/exp-step${s}`] });
+  const closingOf = (rootTs: string) =>
+    fake
+      .messagesIn('C0UP')
+      .filter((x) => x.threadTs === rootTs && x.text.includes('uploads of `exp` finished'));
+
+  it('sends its last edit and its closing reply once Slack answers again', async () => {
+    const redis = new Redis(tb.redis.url);
+    redises.push(redis);
+    const errors: unknown[] = [];
+    const batches = new BatchThreads(redis, prefix, replica(undefined, true), 200, (e) => errors.push(e));
+    const root = await batches.start({
+      batchId: 'out1',
+      channel: 'C0UP',
+      experiment: 'exp',
+      steps,
+      requestedBy: 'U0A',
+    });
+    // Slack answers every call with a 503 for 1.5 s, across the batch's end.
+    fake.outage(1_500);
+    for (const s of steps) await succeed(batches, 'out1', s);
+    const closing = await fake.waitFor(
+      () => (closingOf(root.ts).length > 0 ? closingOf(root.ts) : undefined),
+      15_000,
+      'the closing reply after the outage',
+    );
+    expect(fake.outageAnswers.get('chat.update') ?? 0).toBeGreaterThan(0);
+    expect(closing[0]?.text).toContain('All 3 uploads of `exp` finished: 3 uploaded, 0 failed.');
+    const header = JSON.stringify(fake.messages.get(`C0UP|${root.ts}`)?.blocks);
+    expect(header).toContain('Uploads of exp: 3/3 uploaded');
+    expect(errors.length).toBeGreaterThan(0); // the failed tries were reported, not swallowed
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(closingOf(root.ts)).toHaveLength(1);
+    batches.stop();
+  });
+
+  it('is closed by the next worker when the process that saw its end died before its edit', async () => {
+    const redis = new Redis(tb.redis.url);
+    redises.push(redis);
+    const dying = new BatchThreads(redis, prefix, replica(undefined, true), 60_000);
+    const root = await dying.start({
+      batchId: 'crash1',
+      channel: 'C0UP',
+      experiment: 'exp',
+      steps,
+      requestedBy: 'U0A',
+    });
+    for (const s of steps) await succeed(dying, 'crash1', s);
+    dying.stop(); // its scheduled edit dies with it
+    expect(closingOf(root.ts)).toHaveLength(0);
+    // Two workers start; each reopens the open batches. One closing reply between them.
+    const next = [
+      new BatchThreads(redis, prefix, replica(undefined, true), 200),
+      new BatchThreads(redis, prefix, replica(undefined, true), 200),
+    ];
+    await Promise.all(next.map((b) => b.recover()));
+    expect(closingOf(root.ts)).toHaveLength(1);
+    expect(JSON.stringify(fake.messages.get(`C0UP|${root.ts}`)?.blocks)).toContain(
+      'Uploads of exp: 3/3 uploaded',
+    );
+    // Closed: a later start has nothing left to do.
+    await next[0]?.recover();
+    expect(closingOf(root.ts)).toHaveLength(1);
+    for (const b of next) b.stop();
   });
 });
