@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_AUDIT_LOG, DEFAULT_LOG_LEVEL, LOG_LEVELS } from './log-settings.js';
 
 // The one place environment variables are described. main.ts calls loadConfig(process.env) once; everything
 // else receives the parsed Config.
@@ -122,8 +123,8 @@ export const Config = z.object({
   SHUTDOWN_TIMEOUT_S: withDefault(seconds(1, 600), 25),
   TZ: withDefault(timezone, 'UTC'),
   HF_ORG: opt(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a Hub organisation name')),
-  AUDIT_LOG: withDefault(absPath, '/var/log/slurm-chatops/audit.jsonl'),
-  LOG_LEVEL: withDefault(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),
+  AUDIT_LOG: withDefault(absPath, DEFAULT_AUDIT_LOG),
+  LOG_LEVEL: withDefault(z.enum(LOG_LEVELS), DEFAULT_LOG_LEVEL),
   /** Seconds between a training watch's polls of squeue and the logs. */
   WATCH_POLL_S: withDefault(seconds(1, 600), 15),
   /** Pipeline runs at once across every bot process. */
