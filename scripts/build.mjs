@@ -109,6 +109,8 @@ await esbuild.build({
   writeFileSync(`${zodFile}.cache`, script.createCachedData());
 }
 
+const REQUIRE_BANNER =
+  "import { createRequire as __chatopsRequire } from 'node:module';\nconst require = __chatopsRequire(import.meta.url);";
 const { metafile } = await esbuild.build({
   absWorkingDir: root,
   entryPoints: { main: 'src/main.ts' },
@@ -127,10 +129,16 @@ const { metafile } = await esbuild.build({
   plugins: [externalPackages, zodEnglishOnly],
   metafile: true,
   // A bundled CommonJS dependency would call require().
-  banner: {
-    js: "import { createRequire as __chatopsRequire } from 'node:module';\nconst require = __chatopsRequire(import.meta.url);",
-  },
+  banner: { js: REQUIRE_BANNER },
 });
+// The banner costs each module a createRequire() at load, and a CLI call loads a score of chunks: where a
+// chunk never names `require`, its banner lines are blanked (not removed, so the source map's lines hold).
+for (const file of Object.keys(metafile.outputs).filter((f) => f.endsWith('.js'))) {
+  const path = `${root}${file}`;
+  const code = readFileSync(path, 'utf8');
+  if (!code.startsWith(REQUIRE_BANNER) || /\brequire\b/.test(code.slice(REQUIRE_BANNER.length))) continue;
+  writeFileSync(path, REQUIRE_BANNER.replace(/[^\n]/g, '') + code.slice(REQUIRE_BANNER.length));
+}
 for (const [from, to] of [
   ['src/cluster/remote/', 'remote/'],
   ['src/sandbox/programs/', 'programs/'],
