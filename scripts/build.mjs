@@ -106,7 +106,54 @@ await esbuild.build({
   const script = new Script(Module.wrap(readFileSync(zodFile, 'utf8')), { filename: zodFile });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, Module.createRequire(zodFile), module, zodFile, `${out}/vendor`);
+  // V8 compiles a function when it is first called, and the cache holds what has been compiled by then: a
+  // schema built and parsed as the CLI does (jitless, src/app/cli.ts) puts the code of building and
+  // parsing in it too, where every command (config.ts first) would otherwise compile it again.
+  exerciseZod(module.exports.z);
   writeFileSync(`${zodFile}.cache`, script.createCachedData());
+}
+
+/** The kinds of schema the sources build (src/config.ts, src/args.ts, commands/), each parsed ok and not. */
+function exerciseZod(z) {
+  z.config({ jitless: true });
+  const blank = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+  const schema = z.object({
+    text: z.preprocess(
+      blank,
+      z
+        .string()
+        .regex(/^[a-z]+$/, 'letters')
+        .optional(),
+    ),
+    port: z.preprocess(blank, z.coerce.number({ error: 'a number' }).int().min(1).max(9).default(2)),
+    mode: z.preprocess(blank, z.enum(['a', 'b'], { error: 'a or b' }).default('a')),
+    list: z.preprocess(
+      (v) => v ?? '',
+      z
+        .string()
+        .transform((s) => s.split(','))
+        .pipe(z.array(z.string().min(1))),
+    ),
+    path: z
+      .string()
+      .max(99)
+      .refine((s) => s.startsWith('/'), 'absolute')
+      .optional(),
+    token: z.string().startsWith('x', 'x…').optional(),
+    when: z
+      .string()
+      .transform((s) => new Date(s))
+      .optional(),
+    on: z.boolean().default(false),
+  });
+  for (const input of [
+    { text: 'ab', port: '3', mode: 'b', list: 'a,b', path: '/p', token: 'xy', when: '2026-01-01', on: true },
+    { text: '1', port: 'x', mode: 'c', list: ',', path: 'p', token: 'y' },
+    'not an object',
+  ]) {
+    schema.safeParse(input);
+  }
+  z.config({ jitless: false });
 }
 
 const REQUIRE_BANNER =

@@ -180,13 +180,12 @@ async function readConfig(
   env: Readonly<Record<string, string | undefined>>,
   io: CliOutput,
 ): Promise<{ logSettings: LogSettings; settings: Settings } | number> {
-  const [{ z }, { ConfigError, loadConfigAllowingNoCluster }] = await Promise.all([
-    import('zod'),
-    import('../config.js'),
-  ]);
   // A one-shot command parses each schema once or twice: zod's compiled fast path costs more to build
-  // (new Function per object schema) than it saves.
+  // (new Function per object schema) than it saves. An object schema takes the setting when it is built, so
+  // it is set before config.ts (whose schema is built as it loads) and any subcommand's module load.
+  const { z } = await import('zod');
   z.config({ jitless: true });
+  const { ConfigError, loadConfigAllowingNoCluster } = await import('../config.js');
   try {
     const settings = loadConfigAllowingNoCluster(env);
     return { logSettings: settings.config, settings };
