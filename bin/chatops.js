@@ -35,7 +35,10 @@ if (main) {
     process.exitCode = await main.cliMain({
       argv: process.argv.slice(2),
       env: process.env,
-      stdin: process.stdin,
+      // Read by the console only: a one-shot command does not create the stream (a pipe's is a socket).
+      get stdin() {
+        return process.stdin;
+      },
       stdout: process.stdout,
       stderr: process.stderr,
     });
