@@ -15,7 +15,7 @@ export interface LogSettings {
 
 /** The two settings as loadConfig reads them, or null when either is invalid (loadConfig then says why). */
 export function readLogSettings(env: Readonly<Record<string, string | undefined>>): LogSettings | null {
-  // As config.ts's withDefault: a blank value is the default.
+  // As loadConfig: a blank value is an unset one (the default).
   const given = (k: string) => {
     const v = env[k];
     return v === undefined || v.trim() === '' ? undefined : v;
