@@ -3,7 +3,6 @@
 // file is newer than the last build; where the package holds no sources (the container image, an installed
 // copy) dist/ is what runs, as it is. `npm start`, `prepare` and bin/chatops.js call it.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,50 +15,35 @@ export const STAMP = join(root, 'dist', '.built');
 const LOCK = join(root, 'dist', '.building');
 const LOCK_STALE_MS = 5 * 60_000;
 
-// Every CLI call in a checkout pays for this walk: directory entries say which names are directories, so
-// only files and directories are stat'ed, once each.
-function newest(path, isDir) {
+// Every CLI call in a checkout pays for this walk, so it is lean: synchronous (the thread has nothing else
+// to do meanwhile that would not wait for its verdict), paths joined by hand, directory entries saying
+// which names are directories, and it stops at the first entry newer than the build.
+function newerThan(path, built) {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (!st) return 0;
-  let max = st.mtimeMs;
-  if (!(isDir ?? st.isDirectory())) return max;
-  for (const e of readdirSync(path, { withFileTypes: true })) {
-    max = Math.max(max, newest(join(path, e.name), e.isDirectory()));
+  if (!st) return false;
+  if (st.mtimeMs > built) return true;
+  if (!st.isDirectory()) return false;
+  return entriesNewerThan(path, built);
+}
+
+function entriesNewerThan(dir, built) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${e.name}`;
+    // A dangling link counts as nothing, as a missing source does.
+    if ((statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0) > built) return true;
+    if (e.isDirectory() && entriesNewerThan(path, built)) return true;
   }
-  return max;
+  return false;
 }
-
-/** The same walk, its stat calls on libuv's threads: bin/chatops.js runs it while dist/ loads. */
-async function newestAsync(path, isDir) {
-  const st = await stat(path).catch(() => null);
-  if (!st) return 0;
-  if (!(isDir ?? st.isDirectory())) return st.mtimeMs;
-  const entries = await readdir(path, { withFileTypes: true });
-  const times = await Promise.all(entries.map((e) => newestAsync(join(path, e.name), e.isDirectory())));
-  return Math.max(st.mtimeMs, ...times);
-}
-
-const verdict = (built, src) =>
-  !built
-    ? 'dist/ has not been built'
-    : src > built.mtimeMs
-      ? 'a source file changed since the last build'
-      : null;
 
 /** Why dist/ must be built, or null when it is current (or there is nothing to build it from). */
 export function staleness() {
   if (!existsSync(join(root, 'src'))) return null;
   const built = statSync(STAMP, { throwIfNoEntry: false });
-  return verdict(built, built ? Math.max(...SOURCES.map((p) => newest(join(root, p)))) : 0);
-}
-
-/** staleness(), without blocking the thread. */
-export async function stalenessAsync() {
-  if (!existsSync(join(root, 'src'))) return null;
-  const built = statSync(STAMP, { throwIfNoEntry: false });
-  if (!built) return verdict(built, 0);
-  const times = await Promise.all(SOURCES.map((p) => newestAsync(join(root, p))));
-  return verdict(built, Math.max(...times));
+  if (!built) return 'dist/ has not been built';
+  return SOURCES.some((p) => newerThan(join(root, p), built.mtimeMs))
+    ? 'a source file changed since the last build'
+    : null;
 }
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -67,7 +51,7 @@ const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 
 /**
  * Build if stale; returns false (having said why on stderr) when dist/ cannot run. One build at a time:
  * processes started together wait for the one that holds the lock, then find dist/ current. `knownStale`:
- * a reason stalenessAsync() already gave (checked again under the lock).
+ * a reason staleness() already gave (checked again under the lock).
  */
 export function ensureBuilt(knownStale) {
   let why = knownStale ?? staleness();

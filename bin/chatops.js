@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `chatops …`: the compiled CLI (dist/). In a checkout, dist/ is rebuilt first when a source file is newer.
-// The check walks the sources while dist/'s entry loads (loading runs none of the CLI): only a current
-// build is ever run, and a stale one is built, then loaded afresh.
-import { ensureBuilt, stalenessAsync } from './build-if-stale.js';
+// The check walks the sources once dist/'s entry has started to load (its files are read meanwhile; loading
+// runs none of the CLI): only a current build is ever run, and a stale one is built, then loaded afresh.
+import { ensureBuilt, staleness } from './build-if-stale.js';
 
 // `chatops help | head`: a reader that has read enough closes the pipe; that ends the command, quietly.
 process.stdout.on('error', (err) => {
@@ -11,13 +11,12 @@ process.stdout.on('error', (err) => {
 });
 
 const entry = new URL('../dist/src/main.js', import.meta.url).href;
-const [why, loaded] = await Promise.all([
-  stalenessAsync(),
-  import(entry).then(
-    (m) => m,
-    () => null,
-  ),
-]);
+const loading = import(entry).then(
+  (m) => m,
+  () => null,
+);
+const why = staleness();
+const loaded = await loading;
 let main = why === null ? loaded : null;
 if (why !== null || main === null) {
   if (!ensureBuilt(why ?? undefined)) {
@@ -36,7 +35,10 @@ if (main) {
     process.exitCode = await main.cliMain({
       argv: process.argv.slice(2),
       env: process.env,
-      stdin: process.stdin,
+      // Read by the console only: a one-shot command does not create the stream (a pipe's is a socket).
+      get stdin() {
+        return process.stdin;
+      },
       stdout: process.stdout,
       stderr: process.stderr,
     });

@@ -106,9 +106,58 @@ await esbuild.build({
   const script = new Script(Module.wrap(readFileSync(zodFile, 'utf8')), { filename: zodFile });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, Module.createRequire(zodFile), module, zodFile, `${out}/vendor`);
+  // V8 compiles a function when it is first called, and the cache holds what has been compiled by then: a
+  // schema built and parsed as the CLI does (jitless, src/app/cli.ts) puts the code of building and
+  // parsing in it too, where every command (config.ts first) would otherwise compile it again.
+  exerciseZod(module.exports.z);
   writeFileSync(`${zodFile}.cache`, script.createCachedData());
 }
 
+/** The kinds of schema the sources build (src/config.ts, src/args.ts, commands/), each parsed ok and not. */
+function exerciseZod(z) {
+  z.config({ jitless: true });
+  const blank = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+  const schema = z.object({
+    text: z.preprocess(
+      blank,
+      z
+        .string()
+        .regex(/^[a-z]+$/, 'letters')
+        .optional(),
+    ),
+    port: z.preprocess(blank, z.coerce.number({ error: 'a number' }).int().min(1).max(9).default(2)),
+    mode: z.preprocess(blank, z.enum(['a', 'b'], { error: 'a or b' }).default('a')),
+    list: z.preprocess(
+      (v) => v ?? '',
+      z
+        .string()
+        .transform((s) => s.split(','))
+        .pipe(z.array(z.string().min(1))),
+    ),
+    path: z
+      .string()
+      .max(99)
+      .refine((s) => s.startsWith('/'), 'absolute')
+      .optional(),
+    token: z.string().startsWith('x', 'x…').optional(),
+    when: z
+      .string()
+      .transform((s) => new Date(s))
+      .optional(),
+    on: z.boolean().default(false),
+  });
+  for (const input of [
+    { text: 'ab', port: '3', mode: 'b', list: 'a,b', path: '/p', token: 'xy', when: '2026-01-01', on: true },
+    { text: '1', port: 'x', mode: 'c', list: ',', path: 'p', token: 'y' },
+    'not an object',
+  ]) {
+    schema.safeParse(input);
+  }
+  z.config({ jitless: false });
+}
+
+const REQUIRE_BANNER =
+  "import { createRequire as __chatopsRequire } from 'node:module';\nconst require = __chatopsRequire(import.meta.url);";
 const { metafile } = await esbuild.build({
   absWorkingDir: root,
   entryPoints: { main: 'src/main.ts' },
@@ -127,10 +176,16 @@ const { metafile } = await esbuild.build({
   plugins: [externalPackages, zodEnglishOnly],
   metafile: true,
   // A bundled CommonJS dependency would call require().
-  banner: {
-    js: "import { createRequire as __chatopsRequire } from 'node:module';\nconst require = __chatopsRequire(import.meta.url);",
-  },
+  banner: { js: REQUIRE_BANNER },
 });
+// The banner costs each module a createRequire() at load, and a CLI call loads a score of chunks: where a
+// chunk never names `require`, its banner lines are blanked (not removed, so the source map's lines hold).
+for (const file of Object.keys(metafile.outputs).filter((f) => f.endsWith('.js'))) {
+  const path = `${root}${file}`;
+  const code = readFileSync(path, 'utf8');
+  if (!code.startsWith(REQUIRE_BANNER) || /\brequire\b/.test(code.slice(REQUIRE_BANNER.length))) continue;
+  writeFileSync(path, REQUIRE_BANNER.replace(/[^\n]/g, '') + code.slice(REQUIRE_BANNER.length));
+}
 for (const [from, to] of [
   ['src/cluster/remote/', 'remote/'],
   ['src/sandbox/programs/', 'programs/'],

@@ -2,17 +2,9 @@ import { z } from 'zod';
 import { checkpointRoot } from '../../src/cluster/checkpoint-files.js';
 import { countByExperiment } from '../../src/pipeline/checkpoint-inventory.js';
 import { errorReply, type Reply } from '../../src/reply.js';
-import { defineSubcommand } from '../core/command.js';
+import { implementSubcommand } from '../core/command.js';
 
-export const ckptList = defineSubcommand({
-  name: 'list',
-  summary: 'Experiments under the checkpoint root, with how many global_step* checkpoints each has',
-  usage: '/ckpt list',
-  help: [
-    'Lists every experiment directory under CHECKPOINTS_BASE_DIR that holds `global_step*` checkpoints,',
-    'most checkpoints first, with the latest step. `/ckpt status <experiment>` shows one in detail.',
-  ].join('\n'),
-  permission: 'read',
+export const ckptList = implementSubcommand({
   args: z.object({}),
   async run(_args, ctx): Promise<Reply> {
     const base = checkpointRoot(ctx.config.CHECKPOINTS_BASE_DIR);

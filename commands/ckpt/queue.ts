@@ -1,17 +1,8 @@
 import { z } from 'zod';
 import type { Reply } from '../../src/reply.js';
-import { defineSubcommand } from '../core/command.js';
+import { implementSubcommand } from '../core/command.js';
 
-export const ckptQueue = defineSubcommand({
-  name: 'queue',
-  summary: 'The upload queue: waiting, delayed, running, failed, and the current Hub pause',
-  usage: '/ckpt queue',
-  help: [
-    'Shows the checkpoint upload queue: how many uploads wait, are delayed (upload delay, Hub pause, commit',
-    'budget, another upload of the same experiment), run, or failed for good; whether starts are paused',
-    'after an HTTP 429 from the Hub, until when and why; and how much of the commit budget is used.',
-  ].join('\n'),
-  permission: 'read',
+export const ckptQueue = implementSubcommand({
   args: z.object({}),
   async run(_args, ctx): Promise<Reply> {
     const { uploads } = ctx.services;

@@ -1,15 +1,9 @@
 import { z } from 'zod';
 import { ExperimentName } from '../../src/args.js';
 import type { Reply } from '../../src/reply.js';
-import { defineSubcommand } from '../core/command.js';
+import { implementSubcommand } from '../core/command.js';
 
-export const ckptRetry = defineSubcommand({
-  name: 'retry',
-  summary: 'Re-queue the failed uploads of an experiment',
-  usage: '/ckpt retry <experiment>',
-  help: 'Puts every upload of <experiment> that failed for good back in the queue, with a fresh retry count.',
-  permission: 'operate',
-  positionals: ['experiment'],
+export const ckptRetry = implementSubcommand({
   args: z.object({ experiment: ExperimentName }),
   async run(args, ctx): Promise<Reply> {
     const { uploads } = ctx.services;

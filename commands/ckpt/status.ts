@@ -6,22 +6,10 @@ import {
   checkpointStatus,
   type StatusResult,
 } from '../../src/uploads/checkpoint-status.js';
-import { defineSubcommand } from '../core/command.js';
+import { implementSubcommand } from '../core/command.js';
+import { STATUS_USAGE } from './spec.js';
 
-const USAGE = '/ckpt status <experiment>';
-
-export const ckptStatus = defineSubcommand({
-  name: 'status',
-  summary: 'Every global_step* of an experiment with its size and upload state',
-  usage: USAGE,
-  help: [
-    'Lists every `global_step<N>` under CHECKPOINTS_BASE_DIR/<experiment> with its size and upload state:',
-    '*uploaded* (with the repo, from the pipeline log), *failed* (rate limited / timeout / other, with the',
-    'log line), *running*, *queued* (in the upload queue), or *none*.',
-    'Example: `/ckpt status pythia-160m-dedup`',
-  ].join('\n'),
-  permission: 'read',
-  positionals: ['experiment'],
+export const ckptStatus = implementSubcommand({
   args: z.object({ experiment: ExperimentName }),
   async run(args, ctx): Promise<Reply> {
     const result = await checkpointStatus(
@@ -46,7 +34,7 @@ export function missingExperimentReply(
       `The checkpoint root \`${result.base}\` does not exist on the cluster. Check CHECKPOINTS_BASE_DIR: ` +
         'checkpoints live at {base_dir}/{experiment_name}/global_step{N}/ and the base dir should include ' +
         'sf_model_organisms/ (e.g. /projects/a5k/public/checkpoints/sf_model_organisms/).',
-      USAGE,
+      STATUS_USAGE,
     );
   }
   if (result.kind === 'outside-root') {
@@ -64,7 +52,7 @@ export function missingExperimentReply(
     `No experiment \`${experiment}\` under \`${result.base}\`.${near} Check that CHECKPOINTS_BASE_DIR includes ` +
       'sf_model_organisms/, that the name is spelt right (`/ckpt list` shows them all), and that training ' +
       'has saved a checkpoint yet.',
-    USAGE,
+    STATUS_USAGE,
   );
   return { ...reply, data: { error: reply.text, base: result.base, near: result.near } };
 }

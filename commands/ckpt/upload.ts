@@ -5,12 +5,9 @@ import { cannotPostHere } from '../../src/messenger.js';
 import type { Reply } from '../../src/reply.js';
 import { checkpointStatus } from '../../src/uploads/checkpoint-status.js';
 import type { UploadQueueService } from '../../src/uploads/upload-queue-service.js';
-import { type CommandContext, defineSubcommand } from '../core/command.js';
+import { type CommandContext, implementSubcommand } from '../core/command.js';
+import { UPLOAD_USAGE } from './spec.js';
 import { missingExperimentReply } from './status.js';
-
-const USAGE =
-  '/ckpt upload <experiment> [org] [--steps a,b|--all|--missing] [--skip-neox-upload] [--upload-neox-only] ' +
-  '[--eval] [--no-singleton] [--upload-delay <s>|random] [--max-retries N] [--retry-min-wait S] [--retry-max-wait S]';
 
 /** `--upload-delay random`: a start spread over 0–12 h, as the team's batch script does. */
 const RANDOM_DELAY_MAX_S = 12 * 3600;
@@ -85,40 +82,12 @@ export const UploadArgs = z
     message: '--retry-min-wait must not exceed --retry-max-wait',
   });
 
-export const ckptUpload = defineSubcommand({
-  name: 'upload',
-  summary: 'Queue one Hub upload per checkpoint, paced to the Hub’s rate limits',
-  usage: USAGE,
-  help: [
-    'Queues one checkpoint-pipeline run per checkpoint (job id `<experiment>@<step>`: repeating the command adds',
-    'nothing already queued, running or done). Default: the checkpoints not uploaded yet (`--missing`);',
-    '`--all` takes every global_step*, `--steps 100,200` just those. The queue runs a few at a time, one per',
-    'experiment unless `--no-singleton`, within the Hub’s commit budget; after an HTTP 429 it pauses all',
-    'starts until the Hub’s reset and retries (up to `--max-retries`, waiting `--retry-min-wait`…',
-    '`--retry-max-wait` seconds when the Hub does not say). `--upload-delay <s>|random` delays the start',
-    '(random: 0–12 h) without holding a Slurm allocation. Progress is kept in one thread.',
-    'Example: `/ckpt upload pythia-160m geodesic-research --skip-neox-upload`',
-  ].join('\n'),
-  permission: 'operate',
-  positionals: ['experiment', 'org'],
-  flags: {
-    steps: 'string',
-    all: 'boolean',
-    missing: 'boolean',
-    skipNeoxUpload: 'boolean',
-    uploadNeoxOnly: 'boolean',
-    eval: 'boolean',
-    noSingleton: 'boolean',
-    uploadDelay: 'string',
-    maxRetries: 'string',
-    retryMinWait: 'string',
-    retryMaxWait: 'string',
-  },
+export const ckptUpload = implementSubcommand({
   args: UploadArgs,
   async run(args, ctx): Promise<Reply> {
     const org = args.org ?? ctx.config.HF_ORG;
     if (!org)
-      throw new UserError('No Hub organisation: give one after the experiment, or set HF_ORG.', USAGE);
+      throw new UserError('No Hub organisation: give one after the experiment, or set HF_ORG.', UPLOAD_USAGE);
     const steps = await selectSteps(args, ctx);
     if (!Array.isArray(steps)) return steps;
     if (steps.length === 0) {
@@ -219,7 +188,7 @@ async function selectSteps(
   if (listing.kind !== 'ok') {
     const st = await checkpointStatus({ checkpoints, checkpointsBaseDir: base }, args.experiment);
     if (st.kind !== 'ok') return missingExperimentReply(st, args.experiment);
-    throw new UserError(`Cannot list the checkpoints of ${args.experiment}.`, USAGE);
+    throw new UserError(`Cannot list the checkpoints of ${args.experiment}.`, UPLOAD_USAGE);
   }
   const have = new Set(listing.checkpoints.map((c) => c.step));
   if (!args.steps) return [...have].sort((a, b) => a - b);
@@ -229,7 +198,7 @@ async function selectSteps(
       `No global_step${absent[0]} in ${base}/${args.experiment}` +
         `${absent.length > 1 ? ` (nor ${absent.slice(1, 6).join(', ')}${absent.length > 6 ? ', …' : ''})` : ''}. ` +
         `It has steps ${[...have].slice(0, 20).join(', ') || 'none'}${have.size > 20 ? ', …' : ''}.`,
-      USAGE,
+      UPLOAD_USAGE,
     );
   }
   return args.steps;

@@ -24,7 +24,8 @@ export interface ArgSpec {
   readonly flags?: Readonly<Record<string, 'boolean' | 'string'>>;
 }
 
-export interface Subcommand<S extends z.ZodType = z.ZodType> extends ArgSpec {
+/** What help, the registry and the dispatcher know of a subcommand before it runs: no schema, no code. */
+export interface SubcommandSpec extends ArgSpec {
   readonly name: string;
   /** One line for lists (`/train help`). */
   readonly summary: string;
@@ -35,10 +36,22 @@ export interface Subcommand<S extends z.ZodType = z.ZodType> extends ArgSpec {
   readonly permission: Permission;
   /** Where it may run; default both. Offline helpers that read local files are `['cli']`. */
   readonly surfaces?: readonly ('slack' | 'cli')[];
+}
+
+/** What runs: the schema of its arguments and the code. */
+export interface SubcommandImpl<S extends z.ZodType = z.ZodType> {
   /** Validates `{ <positional>: string, <flag>: string|true }` and turns it into what `run` gets. */
   readonly args: S;
-  // Method syntax on purpose: it keeps Subcommand<Specific> assignable to Subcommand in the registry.
+  // Method syntax on purpose: it keeps SubcommandImpl<Specific> assignable to SubcommandImpl in the registry.
   run(args: z.output<S>, ctx: CommandContext): Promise<Reply>;
+}
+
+export interface Subcommand extends SubcommandSpec {
+  /**
+   * The implementation, loaded when the subcommand is about to run (a dynamic import): help, unknown
+   * names and refusals never load a schema or the services' code.
+   */
+  load(): Promise<SubcommandImpl>;
 }
 
 export interface Command {
@@ -55,10 +68,15 @@ export interface Command {
 }
 
 /** What a button click runs. The value comes back from Slack, so it is validated again like user input. */
-export interface ActionHandler<S extends z.ZodType = z.ZodType> {
+export interface ActionHandler {
   /** Matches `ReplyButton.actionId`, e.g. `train.cancel.confirm`. Prefix it with the command name. */
   readonly id: string;
   readonly permission: Permission;
+  /** The implementation, loaded on the first click (as Subcommand.load). */
+  load(): Promise<ActionImpl>;
+}
+
+export interface ActionImpl<S extends z.ZodType = z.ZodType> {
   /** Validates the button's `value` string. */
   readonly value: S;
   run(value: z.output<S>, ctx: CommandContext): Promise<Reply>;
@@ -85,12 +103,42 @@ export interface CommandContext {
   now(): Date;
 }
 
-/** Identity function that keeps the schema's type for `run`'s args. Use it to define every subcommand. */
-export function defineSubcommand<S extends z.ZodType>(def: Subcommand<S>): Subcommand<S> {
+/**
+ * A subcommand: its spec and `load`, which imports the module holding its implementation
+ * (`load: async () => (await import('./list.js')).trainList`). With `args` and `run` given inline instead
+ * (tests, probes), they are its implementation as they are.
+ */
+export function defineSubcommand(def: SubcommandSpec & { load(): Promise<SubcommandImpl> }): Subcommand;
+export function defineSubcommand<S extends z.ZodType>(def: SubcommandSpec & SubcommandImpl<S>): Subcommand;
+export function defineSubcommand(
+  def: SubcommandSpec & ({ load(): Promise<SubcommandImpl> } | SubcommandImpl),
+): Subcommand {
+  if ('load' in def) return def;
+  const { args, run, ...spec } = def;
+  const impl: SubcommandImpl = { args, run };
+  return { ...spec, load: async () => impl };
+}
+
+/** Identity function that keeps the schema's type for `run`'s args. Every subcommand's module exports one. */
+export function implementSubcommand<S extends z.ZodType>(def: SubcommandImpl<S>): SubcommandImpl<S> {
   return def;
 }
 
-export function defineAction<S extends z.ZodType>(def: ActionHandler<S>): ActionHandler<S> {
+/** A button handler: its id, permission and `load`; or, inline, `value` and `run` (as defineSubcommand). */
+export function defineAction(def: ActionHandler): ActionHandler;
+export function defineAction<S extends z.ZodType>(
+  def: Pick<ActionHandler, 'id' | 'permission'> & ActionImpl<S>,
+): ActionHandler;
+export function defineAction(
+  def: ActionHandler | (Pick<ActionHandler, 'id' | 'permission'> & ActionImpl),
+): ActionHandler {
+  if ('load' in def) return def;
+  const { value, run, ...spec } = def;
+  const impl: ActionImpl = { value, run };
+  return { ...spec, load: async () => impl };
+}
+
+export function implementAction<S extends z.ZodType>(def: ActionImpl<S>): ActionImpl<S> {
   return def;
 }
 

@@ -11,7 +11,14 @@ import { ClusterError, trimStderr, UserError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
 import { errorReply, type Reply } from '../../src/reply.js';
-import type { ActionHandler, Command, CommandContext, CommandUser, Subcommand } from './command.js';
+import type {
+  ActionHandler,
+  ActionImpl,
+  Command,
+  CommandContext,
+  CommandUser,
+  Subcommand,
+} from './command.js';
 import { commandHelp, registryHelp, subcommandHelp } from './help.js';
 import { parseArgs, shorten, validateArgs } from './parse-args.js';
 import type { Registry } from './registry.js';
@@ -143,9 +150,11 @@ async function runWords(
 
   const ctx = context(deps, inv, recorder);
   try {
-    const parsed = validateArgs(parseArgs(args, sub, sub.usage), sub);
+    const raw = parseArgs(args, sub, sub.usage);
+    const impl = await sub.load();
+    const parsed = validateArgs(raw, sub, impl.args);
     if (sub.permission === 'operate') await begin(deps, inv, shown, recorder, startedAt);
-    const reply = await withInvocation(recorder, () => sub.run(parsed, ctx));
+    const reply = await withInvocation(recorder, () => impl.run(parsed, ctx));
     return done(
       reply,
       reply.level === 'error' ? 'error' : 'ok',
@@ -179,7 +188,13 @@ async function runAction(deps: DispatchDeps, inv: Invoker, actionId: string, val
     const msg = refusal(inv, `this button (/${found.command.name})`);
     return done(errorReply(msg), 'refused', msg);
   }
-  const parsed = action.value.safeParse(value);
+  let impl: ActionImpl;
+  try {
+    impl = await action.load();
+  } catch (e) {
+    return finish(deps, inv, shown, e, commandUsage(found.command), recorder, startedAt);
+  }
+  const parsed = impl.value.safeParse(value);
   if (!parsed.success) {
     const msg = `The button's value is not valid: ${parsed.error.issues[0]?.message ?? 'invalid'}.`;
     return done(errorReply(msg), 'invalid', msg);
@@ -187,7 +202,7 @@ async function runAction(deps: DispatchDeps, inv: Invoker, actionId: string, val
   const ctx = context(deps, inv, recorder);
   try {
     if (action.permission === 'operate') await begin(deps, inv, shown, recorder, startedAt);
-    const reply = await withInvocation(recorder, () => action.run(parsed.data, ctx));
+    const reply = await withInvocation(recorder, () => impl.run(parsed.data, ctx));
     return done(reply, reply.level === 'error' ? 'error' : 'ok');
   } catch (e) {
     return finish(deps, inv, shown, e, commandUsage(found.command), recorder, startedAt);

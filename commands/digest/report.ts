@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { type DigestSource, defaultPeriod, LocalDirError } from '../../src/digest/digest-source.js';
 import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
-import { type CommandContext, defineSubcommand } from '../core/command.js';
+import { type CommandContext, implementSubcommand } from '../core/command.js';
+import { REPORT_USAGE } from './spec.js';
 
 // ISO 8601 date or date-time; Date.parse alone accepts things like "March 7" and "1".
 const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -19,11 +20,6 @@ export const DigestArgs = z.object({
   since: IsoTime.optional(),
   until: IsoTime.optional(),
 });
-
-const PeriodArgs = {
-  since: 'string',
-  until: 'string',
-} as const;
 
 /** Shared by `/digest` and `/ckpt digest`: pick the source, check the period, build the report. */
 export async function runDigest(
@@ -61,21 +57,7 @@ export async function runDigest(
   return report.reply;
 }
 
-const USAGE = '/digest [--since <ISO>] [--until <ISO>] [--logs <dir>]';
-
-export const digestReport = defineSubcommand({
-  name: 'report',
-  summary: 'Checkpoint upload success per experiment, failures by cause, models uploaded',
-  usage: USAGE,
-  help: [
-    'Counts checkpoint-pipeline runs whose log was last modified in the period (default: the last 24 h):',
-    'completed / succeeded / failed / running and the success rate per experiment, failures by cause',
-    '(rate limited, timeout, other) with job ids, repos uploaded, and the change against the period before.',
-    'From a terminal, `chatops digest --logs <dir> --since 2026-11-27T00:00:00Z --until 2026-11-28T00:00:00Z --json`',
-    'reads a local directory instead of the cluster.',
-  ].join('\n'),
-  permission: 'read',
-  flags: { ...PeriodArgs, logs: 'string' },
+export const digestReport = implementSubcommand({
   args: DigestArgs.extend({
     logs: z
       .string()
@@ -85,5 +67,5 @@ export const digestReport = defineSubcommand({
       .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters')
       .optional(),
   }),
-  run: (args, ctx) => runDigest(args, ctx, USAGE),
+  run: (args, ctx) => runDigest(args, ctx, REPORT_USAGE),
 });

@@ -2,10 +2,9 @@ import { z } from 'zod';
 import { JobId } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
-import { type CommandContext, defineAction, defineSubcommand } from '../core/command.js';
+import { type CommandContext, implementAction, implementSubcommand } from '../core/command.js';
+import { CANCEL_ACTION, CANCEL_USAGE } from './spec.js';
 
-const USAGE = '/train cancel <jobid>';
-export const CANCEL_ACTION = 'train.cancel';
 // COMPLETING is not here: a job being cancelled already shows it, and must not be cancelled twice.
 const CANCELLABLE = new Set([
   'PENDING',
@@ -20,17 +19,11 @@ const CANCELLABLE = new Set([
   'unknown',
 ]);
 
-export const trainCancel = defineSubcommand({
-  name: 'cancel',
-  summary: 'Cancel a training job (asks to confirm)',
-  usage: USAGE,
-  help: 'Shows the job and a confirm button; the job is cancelled (scancel) only when the button is clicked.',
-  permission: 'operate',
-  positionals: ['jobId'],
+export const trainCancel = implementSubcommand({
   args: z.object({ jobId: JobId }),
   async run({ jobId }, ctx): Promise<Reply> {
     const job = await ctx.services.slurm.job(jobId);
-    if (!job) throw new UserError(`Slurm does not know job ${jobId}.`, USAGE);
+    if (!job) throw new UserError(`Slurm does not know job ${jobId}.`, CANCEL_USAGE);
     if (!CANCELLABLE.has(job.state)) {
       return {
         level: 'info',
@@ -94,9 +87,7 @@ async function cancelOnce(jobId: string, ctx: CommandContext): Promise<Reply> {
   };
 }
 
-export const trainCancelAction = defineAction({
-  id: CANCEL_ACTION,
-  permission: 'operate',
+export const trainCancelAction = implementAction({
   value: JobId,
   run(jobId, ctx) {
     const running = inFlight.get(jobId);

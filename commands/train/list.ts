@@ -2,18 +2,9 @@ import { z } from 'zod';
 import { UnixUser } from '../../src/args.js';
 import type { JobInfo } from '../../src/cluster/slurm-job.js';
 import type { Reply } from '../../src/reply.js';
-import { defineSubcommand } from '../core/command.js';
+import { implementSubcommand } from '../core/command.js';
 
-export const trainList = defineSubcommand({
-  name: 'list',
-  summary: "The team's running and pending Slurm jobs",
-  usage: '/train list [user]',
-  help: [
-    'Shows running jobs first, then pending ones, with elapsed time and nodes (or why a job waits).',
-    'Give a cluster user name to see only their jobs: `/train list alice`.',
-  ].join('\n'),
-  permission: 'read',
-  positionals: ['user'],
+export const trainList = implementSubcommand({
   args: z.object({ user: UnixUser.optional() }),
   async run({ user }, ctx): Promise<Reply> {
     const q = await ctx.services.slurm.queueSummary(user);

@@ -3,22 +3,13 @@ import { JobId } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
 import { trainingLogPath } from '../../src/training/submit-training.js';
-import { defineSubcommand } from '../core/command.js';
+import { implementSubcommand } from '../core/command.js';
 import { codeTail } from './log-excerpt.js';
+import { LOGS_USAGE, MAX_LOG_BYTES, MAX_LOG_LINES } from './spec.js';
 
-const USAGE = '/train logs <jobid> [lines]';
-export const MAX_LOG_LINES = 5000;
-/** What is read from the cluster at most, whatever the lines: the whole tail travels as one attached file. */
-export const MAX_LOG_BYTES = 2 * 1024 * 1024;
 const MIB = MAX_LOG_BYTES / (1024 * 1024);
 
-export const trainLogs = defineSubcommand({
-  name: 'logs',
-  summary: 'The last lines of a training job’s log',
-  usage: USAGE,
-  help: `Shows the end of <LOGS_DIR>/training/neox-training-<jobid>.out: 50 lines by default, at most ${MAX_LOG_LINES} (and ${MIB} MiB). What does not fit in the message is attached whole as a file.`,
-  permission: 'read',
-  positionals: ['jobId', 'lines'],
+export const trainLogs = implementSubcommand({
   args: z.object({
     jobId: JobId,
     lines: z.coerce
@@ -34,7 +25,7 @@ export const trainLogs = defineSubcommand({
     if (tail === null) {
       throw new UserError(
         `There is no log at ${path} (yet): the job may still be pending, or the id is wrong.`,
-        USAGE,
+        LOGS_USAGE,
       );
     }
     const n = tail.lines.length;

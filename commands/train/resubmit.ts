@@ -4,8 +4,7 @@ import { JobId } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
 import { MAX_CONFIG_BYTES } from '../../src/neox/preflight.js';
 import type { Reply } from '../../src/reply.js';
-import { RESUBMIT_ACTION } from '../../src/training/suggest-fix.js';
-import { defineAction } from '../core/command.js';
+import { implementAction } from '../core/command.js';
 import { runSubmit } from './submit.js';
 
 // "Resubmit with this fix" from an auto-fix diagnosis. The original config is never edited: a fix is
@@ -35,9 +34,7 @@ export function withIteration(text: string, iteration: number): string {
   return `${trimmed}\n# added by chatops resubmit: resume from the newest checkpoint\niteration: ${iteration}\n`;
 }
 
-export const trainResubmitAction = defineAction({
-  id: RESUBMIT_ACTION,
-  permission: 'operate',
+export const trainResubmitAction = implementAction({
   value: Value,
   async run({ jobId, iteration }, ctx): Promise<Reply> {
     const watch = await ctx.services.train?.monitor.get(jobId);

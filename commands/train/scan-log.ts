@@ -4,23 +4,11 @@ import { DIAGNOSIS } from '../../src/neox/failure-kinds.js';
 import type { ScanLogResult } from '../../src/neox/scan-log.js';
 import type { Reply } from '../../src/reply.js';
 import { LogFileError } from '../../src/training/scan-log-file.js';
-import { defineSubcommand } from '../core/command.js';
-
-const USAGE = 'chatops train scan-log <file> [--json]';
+import { implementSubcommand } from '../core/command.js';
+import { SCAN_LOG_USAGE } from './spec.js';
 
 // Offline: reads a file on the machine running the CLI. `--json` prints the shape of docs/json-contracts.md.
-export const trainScanLog = defineSubcommand({
-  name: 'scan-log',
-  summary: 'Scan a GPT-NeoX log file for iterations, loss and known failures (offline)',
-  usage: USAGE,
-  help: [
-    'Parses a local GPT-NeoX training log: the last iteration, train-iters, iteration lines logged, the last',
-    'loss, and findings (cuda_oom, nan_loss, data_path_not_found, …) with their action and line number.',
-    'Example: `chatops train scan-log neox-training-123.out --json`.',
-  ].join('\n'),
-  permission: 'read',
-  surfaces: ['cli'],
-  positionals: ['file'],
+export const trainScanLog = implementSubcommand({
   args: z.object({
     file: z
       .string({ error: 'give the log file to scan' })
@@ -28,13 +16,14 @@ export const trainScanLog = defineSubcommand({
       .max(4096, 'is too long for a path'),
   }),
   async run({ file }, ctx): Promise<Reply> {
-    if (ctx.source !== 'cli') throw new UserError('scan-log reads a local file: run it from the CLI.', USAGE);
+    if (ctx.source !== 'cli')
+      throw new UserError('scan-log reads a local file: run it from the CLI.', SCAN_LOG_USAGE);
     let result: ScanLogResult;
     try {
       result = await ctx.services.train.scanLogFile(file);
     } catch (e) {
       if (e instanceof LogFileError)
-        throw new UserError(`${e.message}: give the path of a training log file.`, USAGE);
+        throw new UserError(`${e.message}: give the path of a training log file.`, SCAN_LOG_USAGE);
       throw e;
     }
     const progress =

@@ -7,19 +7,13 @@ import { lossChart, progressFields } from '../../src/neox/watch-messages.js';
 import { createWatchData, type WatchData } from '../../src/neox/watch-state.js';
 import type { Reply } from '../../src/reply.js';
 import { trainingLogPath } from '../../src/training/submit-training.js';
-import { defineSubcommand } from '../core/command.js';
+import { implementSubcommand } from '../core/command.js';
+import { STATUS_USAGE } from './spec.js';
 
-const USAGE = '/train status <jobid>';
 /** Without a watch, status scans this much of the log's end. */
 const TAIL_BYTES = 256 * 1024;
 
-export const trainStatus = defineSubcommand({
-  name: 'status',
-  summary: 'State, iteration, loss sparkline, ETA and findings of a training job',
-  usage: USAGE,
-  help: 'Shows the Slurm state and what the log says: iteration of total, recent losses, time per iteration, ETA, and any diagnosed failure.',
-  permission: 'read',
-  positionals: ['jobId'],
+export const trainStatus = implementSubcommand({
   args: z.object({ jobId: JobId }),
   async run({ jobId }, ctx): Promise<Reply> {
     const [job, watched] = await Promise.all([
@@ -34,7 +28,7 @@ export const trainStatus = defineSubcommand({
       if (tail === null && !job) {
         throw new UserError(
           `Slurm does not know job ${jobId} and there is no log at ${logPath}. Check the job id.`,
-          USAGE,
+          STATUS_USAGE,
         );
       }
       d = createWatchData({

@@ -5,11 +5,8 @@ import { cannotPostHere } from '../../src/messenger.js';
 import type { PreflightResult } from '../../src/neox/preflight.js';
 import type { Reply } from '../../src/reply.js';
 import { type SubmitTrainingInput, submitTraining } from '../../src/training/submit-training.js';
-import { type CommandContext, defineAction, defineSubcommand } from '../core/command.js';
-
-export const SUBMIT_USAGE =
-  '/train submit <config.yml> [--name N] [--nodes N] [--time 2:00:00] [--partition P]';
-export const SUBMIT_ANYWAY_ACTION = 'train.submit.anyway';
+import { type CommandContext, implementAction, implementSubcommand } from '../core/command.js';
+import { SUBMIT_ANYWAY_ACTION, SUBMIT_USAGE } from './spec.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
@@ -158,27 +155,13 @@ function confirmReply(pf: PreflightResult, args: SubmitArgs): Reply {
   };
 }
 
-export const trainSubmit = defineSubcommand({
-  name: 'submit',
-  summary: 'Preflight a NeoX config, sbatch it, and watch the first 50 iterations',
-  usage: SUBMIT_USAGE,
-  help: [
-    'Checks the config on the cluster first (absolute path, valid YAML, data paths, `save` writable, the',
-    '`load`/`iteration` checkpoint, `log_interval` ≤ 10), then submits TRAIN_SBATCH with the absolute config.',
-    'The bot never edits the config. A thread follows with the 50-iteration report and any diagnosis.',
-    'Example: `/train submit /home/me/neox/configs/exp/config.yml --time 24:00:00`.',
-  ].join('\n'),
-  permission: 'operate',
-  positionals: ['config'],
-  flags: { name: 'string', nodes: 'string', time: 'string', partition: 'string' },
+export const trainSubmit = implementSubcommand({
   args: SubmitArgs,
   run: (args, ctx) => runSubmit(args, ctx, false),
 });
 
 /** "Submit anyway" after a warning: the arguments come back from Slack, so they are validated again. */
-export const trainSubmitAnyway = defineAction({
-  id: SUBMIT_ANYWAY_ACTION,
-  permission: 'operate',
+export const trainSubmitAnyway = implementAction({
   value: z
     .string()
     .max(6000)

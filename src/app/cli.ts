@@ -1,6 +1,6 @@
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import type { Subcommand } from '../../commands/core/command.js';
 import type { Invoker } from '../../commands/core/dispatch.js';
 import type { Registry } from '../../commands/core/registry.js';
 import { createRegistry } from '../../commands/index.js';
@@ -10,16 +10,18 @@ import type { WaitForWork } from '../cli/console.js';
 import { ConsoleButtons } from '../cli/console-buttons.js';
 import { ConsoleCharts } from '../cli/console-charts.js';
 import { ConsoleMessenger } from '../cli/console-messenger.js';
-import { type Config, ConfigError, loadConfigAllowingNoCluster } from '../config.js';
+import type { Config } from '../config.js';
+import { type LogSettings, readLogSettings } from '../log-settings.js';
 import { createLogger, type Logger } from '../logger.js';
-import { offlineServices } from './offline-services.js';
+import { notBuilt, offlineServices } from './offline-services.js';
 import { readEnv } from './read-env.js';
 
 // `chatops …`: the CLI entry. The user is the local unix user (`unix:<name>`); `operate` commands need the
 // name in CLI_OPERATORS (OPERATORS holds Slack ids, which a terminal cannot prove).
-// It loads what the invocation needs: help and the offline helpers run on offlineServices (no Redis, no SSH,
-// none of their clients loaded); a cluster command, the console and the demo import the runtime (runtime.ts),
-// which connects to each service only when a command first uses it.
+// It loads what the invocation needs: help and unknown names are answered from the registry (no zod, no
+// configuration beyond AUDIT_LOG and LOG_LEVEL, no subcommand's code); the offline helpers run on
+// offlineServices (no Redis, no SSH, none of their clients loaded); a cluster command, the console and the
+// demo import the runtime (runtime.ts), which connects to each service only when a command first uses it.
 
 /** The channel name of this console's own messages when it runs the background work. */
 export const CONSOLE_CHANNEL = 'console';
@@ -49,38 +51,34 @@ export interface CliEnvironment {
 }
 
 export async function cliMain(e: CliEnvironment): Promise<number> {
-  // A one-shot command parses each schema once or twice: zod's compiled fast path costs more to build
-  // (new Function per object schema) than it saves.
-  z.config({ jitless: true });
   const io: CliOutput = { out: (s) => void e.stdout.write(s), err: (s) => void e.stderr.write(s) };
   const merged = e.readDotEnv === false ? { ...e.env } : readEnv(e.env);
-  let config: Config;
-  let clusterProblems: readonly string[];
-  try {
-    ({ config, clusterProblems } = loadConfigAllowingNoCluster(merged));
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      io.err(`${err.message}\n(see .env.example)\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const registry = createRegistry();
+  const words = takeJsonFlag(e.argv).words;
+  const oneShot = e.argv[0] !== 'console' && !e.background;
+  // Help and unknown names are answered from the registry: they need the audit file and the log level, and
+  // nothing else of the configuration, nor zod. Were either setting invalid, the whole reading below says so.
+  const fromRegistry = oneShot && answeredByRegistry(registry, words) ? readLogSettings(merged) : null;
+  const read = fromRegistry ? { logSettings: fromRegistry, settings: null } : await readConfig(merged, io);
+  if (typeof read === 'number') return read;
+  const { logSettings, settings } = read;
   // The terminal's stdout carries answers: logs go to stderr, quiet unless LOG_LEVEL asks for more.
-  const level = merged.LOG_LEVEL ? config.LOG_LEVEL : 'warn';
+  const level = merged.LOG_LEVEL ? logSettings.LOG_LEVEL : 'warn';
   const log = createLogger({ level, pretty: e.stderr.isTTY === true, destination: e.stderr });
-  const audit = await openAudit(config, log, io);
+  const audit = await openAudit(logSettings.AUDIT_LOG, log, io);
   // Out-of-band messages (a batch's progress, a watch's report) print where the answers go, numbering
   // their buttons and writing their charts with the console's, so `press N` reaches them too.
   const buttons = new ConsoleButtons();
   const charts = new ConsoleCharts(e.chartDir === undefined ? {} : { dir: e.chartDir });
   const messenger = new ConsoleMessenger(io.out, { buttons, charts });
   const name = e.user ?? userInfo().username;
-  const registry = createRegistry();
-  if (e.argv[0] !== 'console' && !e.background && runsOffline(registry, takeJsonFlag(e.argv).words)) {
+  if (!settings || (oneShot && runsOffline(registry, words))) {
     const inv: Invoker = { user: { id: `unix:${name}`, name }, source: 'cli' };
+    const config = settings?.config ?? notBuilt<Config>('the configuration (help does not read it)');
     const deps = { registry, services: offlineServices(messenger), config, audit, log };
     return runOnce(deps, inv, e.argv, io);
   }
+  const { config, clusterProblems } = settings;
   const { buildRuntime } = await import('./runtime.js');
   const runtime = await buildRuntime(config, log, audit, {
     messenger,
@@ -130,40 +128,87 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 
 /**
- * Whether a one-shot invocation needs neither the cluster nor the queues: help in any form, an unknown
- * command or subcommand (its error needs nothing), a subcommand only the CLI has (those read this machine's
- * files: `train scan-log`), and a digest of a local directory (`--logs <dir>` instead of the cluster's).
- * It follows dispatchWords' reading of the words (commands/core/dispatch.ts).
+ * Whether the dispatcher answers these words from the registry alone, running no subcommand: help in any
+ * form, or an unknown command or subcommand (its error names what exists). It follows dispatchWords'
+ * reading of the words (commands/core/dispatch.ts).
+ */
+export function answeredByRegistry(registry: Registry, words: readonly string[]): boolean {
+  return invocation(registry, words) === null;
+}
+
+/**
+ * Whether a one-shot invocation needs neither the cluster nor the queues: what the registry answers (above),
+ * a subcommand only the CLI has (those read this machine's files: `train scan-log`), a subcommand refused
+ * from a terminal, and a digest of a local directory (`--logs <dir>` instead of the cluster's).
  */
 export function runsOffline(registry: Registry, words: readonly string[]): boolean {
-  const [name, first, ...rest] = words;
-  if (name === undefined || HELP_WORDS.has(name)) return true;
-  const command = registry.command(name.replace(/^\//, ''));
-  if (!command) return true;
-  if (first === undefined) return command.defaultSubcommand === undefined;
-  if (first === 'help') return true;
-  const byDefault = first.startsWith('-') && !HELP_WORDS.has(first);
-  const sub = registry.subcommand(command, byDefault ? (command.defaultSubcommand ?? '') : first);
-  if (!sub) return true;
-  const args = byDefault ? [first, ...rest] : rest;
-  if (args.some((a) => HELP_WORDS.has(a))) return true;
+  const found = invocation(registry, words);
+  if (found === null) return true;
+  const { sub, args } = found;
   // Refused from a terminal (the error needs nothing), or a CLI-only helper (it reads this machine's files).
   if (sub.surfaces && !sub.surfaces.includes('cli')) return true;
   if (sub.surfaces?.every((s) => s === 'cli')) return true;
   return sub.flags?.logs !== undefined && args.some((a) => a === '--logs' || a.startsWith('--logs='));
 }
 
+/** The subcommand the words run and its arguments, or null when the registry answers them itself. */
+function invocation(
+  registry: Registry,
+  words: readonly string[],
+): { sub: Subcommand; args: readonly string[] } | null {
+  const [name, first, ...rest] = words;
+  if (name === undefined || HELP_WORDS.has(name)) return null;
+  const command = registry.command(name.replace(/^\//, ''));
+  if (!command) return null;
+  if (first === undefined && command.defaultSubcommand === undefined) return null;
+  if (first === 'help') return null;
+  const byDefault = first === undefined || (first.startsWith('-') && !HELP_WORDS.has(first));
+  const sub = registry.subcommand(command, byDefault ? (command.defaultSubcommand ?? '') : first);
+  if (!sub) return null;
+  const args = byDefault ? words.slice(1) : rest;
+  if (args.some((a) => HELP_WORDS.has(a))) return null;
+  return { sub, args };
+}
+
+interface Settings {
+  readonly config: Config;
+  readonly clusterProblems: readonly string[];
+}
+
+/** The whole configuration (and zod, set up for one-shot use), or the exit code once a bad value is named. */
+async function readConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  io: CliOutput,
+): Promise<{ logSettings: LogSettings; settings: Settings } | number> {
+  // A one-shot command parses each schema once or twice: zod's compiled fast path costs more to build
+  // (new Function per object schema) than it saves. An object schema takes the setting when it is built, so
+  // it is set before config.ts (whose schema is built as it loads) and any subcommand's module load.
+  const { z } = await import('zod');
+  z.config({ jitless: true });
+  const { ConfigError, loadConfigAllowingNoCluster } = await import('../config.js');
+  try {
+    const settings = loadConfigAllowingNoCluster(env);
+    return { logSettings: settings.config, settings };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`${err.message}\n(see .env.example)\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
 /**
  * The audit file if writable. Otherwise records go to the log only, with one warning, and commands that
  * would change something are refused (no action without its audit record); reading ones still run.
  */
-async function openAudit(config: Config, log: Logger, io: CliOutput): Promise<AuditSink> {
-  const file = new AuditLog(config.AUDIT_LOG, log.child({ component: 'audit' }));
+async function openAudit(path: string, log: Logger, io: CliOutput): Promise<AuditSink> {
+  const file = new AuditLog(path, log.child({ component: 'audit' }));
   try {
     await file.open();
     return file;
   } catch (err) {
-    const why = `cannot write AUDIT_LOG ${config.AUDIT_LOG} (${(err as Error).message})`;
+    const why = `cannot write AUDIT_LOG ${path} (${(err as Error).message})`;
     io.err(
       `note: ${why}; audit records go to the log only, and commands that change something are refused\n`,
     );

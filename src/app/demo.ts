@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { type Sandbox, startSandbox } from '../sandbox/start-sandbox.js';
-import { type CliEnvironment, cliMain } from './cli.js';
+import type { CliEnvironment } from './cli.js';
 
 // `npm run demo`: the whole bot on one machine. It starts the sandbox (Slurm, Redis, sshd, a local Hub and
 // the team's file layout), then the console as the local user with every background worker running: the
@@ -71,6 +71,9 @@ export async function demoMain(e: DemoEnvironment): Promise<number> {
         `charts go to ${charts}` +
         (tour ? '; running the tour' : interactive ? '' : '; running the piped lines'),
     );
+    // Imported here, not at the top: reached by dynamic imports only, src/app/cli.ts is a chunk of its own
+    // in dist/, which a `chatops` call loads without a re-exporting chunk in front of it.
+    const { cliMain } = await import('./cli.js');
     const code = await cliMain({
       argv: ['console'],
       env: { ...pick(e.env, ['PATH', 'HOME', 'LANG', 'TERM', 'LOG_LEVEL']), ...sandbox.settings },

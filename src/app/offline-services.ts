@@ -1,11 +1,10 @@
 import type { Services } from '../../commands/core/services.js';
-import { localDigestSource } from '../digest/digest-source.js';
 import type { Messenger } from '../messenger.js';
-import { scanLogFile } from '../training/scan-log-file.js';
 
-// What an offline CLI command is given (`chatops train scan-log <file>`, `chatops digest --logs <dir>`): the
-// services that read this machine's files, built from light modules. The cluster and the queues are not
-// built, so nothing here opens a Redis or SSH connection or loads their clients.
+// What an offline CLI command is given (`chatops train scan-log <file>`, `chatops digest --logs <dir>`, and
+// help): the services that read this machine's files, each module imported when first used, so help loads
+// none of them. The cluster and the queues are not built, so nothing here opens a Redis or SSH connection
+// or loads their clients.
 
 export function offlineServices(messenger: Messenger): Services {
   return {
@@ -13,13 +12,17 @@ export function offlineServices(messenger: Messenger): Services {
     files: notBuilt("the cluster's files"),
     checkpoints: notBuilt("the cluster's checkpoints"),
     messenger,
-    train: { monitor: notBuilt('the training watch'), scanLogFile },
+    train: {
+      monitor: notBuilt('the training watch'),
+      scanLogFile: async (path) => (await import('../training/scan-log-file.js')).scanLogFile(path),
+    },
     uploads: notBuilt('the upload queue'),
     digest: {
       cluster: notBuilt("the cluster's digest"),
       // The same one-command scan as on the cluster, run here; its program runner loads only for this.
       async local(dir) {
-        const [{ LocalTransport }, { PipelineScanner }] = await Promise.all([
+        const [{ localDigestSource }, { LocalTransport }, { PipelineScanner }] = await Promise.all([
+          import('../digest/digest-source.js'),
           import('../cluster/local/local-transport.js'),
           import('../cluster/pipeline-scanner.js'),
         ]);
@@ -30,11 +33,11 @@ export function offlineServices(messenger: Messenger): Services {
 }
 
 /**
- * A member an offline command must not reach. The CLI decides which invocations are offline before it
+ * A member an offline command must not reach (or the configuration, where help does not read it). The CLI decides which invocations are offline before it
  * builds anything (src/app/cli.ts, runsOffline); one that reaches here fails with this message instead of
  * connecting somewhere.
  */
-function notBuilt<T extends object>(what: string): T {
+export function notBuilt<T extends object>(what: string): T {
   // A Proxy stands in for any service type: every property read fails the same way.
   return new Proxy({} as T, {
     get(_target, prop) {

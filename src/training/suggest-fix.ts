@@ -3,8 +3,7 @@ import type { Finding } from '../neox/failure-kinds.js';
 import { preflight } from '../neox/preflight.js';
 import type { FixSuggestion } from '../neox/watch-messages.js';
 import type { WatchData } from '../neox/watch-state.js';
-
-export const RESUBMIT_ACTION = 'train.resubmit';
+import { RESUBMIT_ACTION } from './resubmit-action.js';
 
 /**
  * For auto-fix kinds: name the fix from what exists on the cluster now (the config is re-checked, never

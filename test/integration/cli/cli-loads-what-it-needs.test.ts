@@ -113,9 +113,12 @@ describe('the chatops CLI loads what a command needs', () => {
     expect(r.out).toContain('ckpt upload');
     expect(redis.count() + ssh.count()).toBe(0);
     expect(r.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+    // Help is read from the subcommands' specs: no schema is built, so zod is not even loaded.
+    expect(r.packages).not.toContain('zod');
     const sub = await chatops(['train', 'submit', '--help']);
     expect(sub.code).toBe(0);
     expect(sub.out).toContain('Usage: /train submit <config.yml>');
+    expect(sub.packages).not.toContain('zod');
     expect(redis.count() + ssh.count()).toBe(0);
   }, 60_000);
 
@@ -124,6 +127,8 @@ describe('the chatops CLI loads what a command needs', () => {
     expect(scan.code).toBe(0);
     expect(JSON.parse(scan.out).findings.map((f: { kind: string }) => f.kind)).toEqual(['cuda_oom']);
     expect(scan.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+    // The hook sees zod where it is loaded (the guarantee above is not vacuous).
+    expect(scan.packages).toContain('zod');
     const logs = await mkdtemp(join(work, 'pipeline-logs-'));
     const digest = await chatops(['digest', '--logs', logs, '--json']);
     expect(digest.err).toBe('');

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,5 +40,25 @@ describe('the CLI without cluster settings', () => {
     const r = await cli(['train', 'scan-log', fixture], { TZ: 'Mars/Base' });
     expect(r.code).toBe(2);
     expect(r.err).toContain('TZ must be an IANA time zone');
+  });
+
+  it('answers help and unknown names without reading the rest of the settings, and audits them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-offline-'));
+    const env = { TZ: 'Mars/Base', AUDIT_LOG: join(dir, 'audit.jsonl') };
+    const help = await cli(['help'], env);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('train scan-log <file>');
+    const sub = await cli(['ckpt', 'upload', '--help'], env);
+    expect(sub.code).toBe(0);
+    expect(sub.out).toContain('Usage: /ckpt upload <experiment>');
+    const unknown = await cli(['trian', 'list'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('Unknown command "trian"');
+    const audit = (await readFile(join(dir, 'audit.jsonl'), 'utf8')).trim().split('\n');
+    expect(audit.map((l) => JSON.parse(l).command)).toEqual(['help', '/ckpt upload --help', '/trian list']);
+    // A bad AUDIT_LOG is the whole configuration's to report, help or not.
+    const bad = await cli(['help'], { AUDIT_LOG: 'audit.jsonl' });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('AUDIT_LOG must be an absolute path');
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dispatchText } from '../../../commands/core/dispatch.js';
 import { CODE_BUDGET, escapedLength } from '../../../commands/train/log-excerpt.js';
-import { MAX_LOG_BYTES, MAX_LOG_LINES } from '../../../commands/train/logs.js';
+import { MAX_LOG_BYTES, MAX_LOG_LINES } from '../../../commands/train/spec.js';
 import { type TrainingCluster, trainingCluster, waitFor } from '../../fixtures/fake-trainer-harness.js';
 import { commandDeps, slackUser, type TestDeps } from '../../helpers/command-deps.js';
 

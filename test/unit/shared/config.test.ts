@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, missingSlackSettings } from '../../../src/config.js';
+import { readLogSettings } from '../../../src/log-settings.js';
 
 const sshEnv = {
   SSH_HOST: 'login.cluster.example',
@@ -158,3 +159,37 @@ describe('missingSlackSettings', () => {
     ).toEqual([]);
   });
 });
+
+describe('readLogSettings (what the CLI reads to answer help)', () => {
+  it('reads AUDIT_LOG and LOG_LEVEL as loadConfig does, and gives up where loadConfig refuses either', () => {
+    const cases: Record<string, string | undefined>[] = [
+      {},
+      { AUDIT_LOG: '/tmp/audit.jsonl', LOG_LEVEL: 'debug' },
+      { AUDIT_LOG: '  ', LOG_LEVEL: '' },
+      { AUDIT_LOG: 'relative/audit.jsonl' },
+      { LOG_LEVEL: 'loud' },
+      { LOG_LEVEL: 'silent' },
+      { AUDIT_LOG: ' /leading-space' },
+    ];
+    for (const env of cases) {
+      const full = { CLUSTER_TRANSPORT: 'local', ...env };
+      const problems = problemsOrNone(full).filter((p) => /^(AUDIT_LOG|LOG_LEVEL) /.test(p));
+      const read = readLogSettings(env);
+      if (problems.length > 0) {
+        expect(read, JSON.stringify(env)).toBeNull();
+      } else {
+        const c = loadConfig(full);
+        expect(read, JSON.stringify(env)).toEqual({ AUDIT_LOG: c.AUDIT_LOG, LOG_LEVEL: c.LOG_LEVEL });
+      }
+    }
+  });
+});
+
+function problemsOrNone(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (e) {
+    return e instanceof ConfigError ? [...e.problems] : [];
+  }
+}
