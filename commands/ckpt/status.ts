@@ -42,7 +42,7 @@ export function missingExperimentReply(
       `\`${experiment}\` under \`${result.base}\` is a symbolic link to \`${result.target}\`, outside the ` +
         'checkpoint root: the bot lists and uploads only what lies inside CHECKPOINTS_BASE_DIR. Move the ' +
         'checkpoints under the root, or link to a directory inside it.',
-      USAGE,
+      STATUS_USAGE,
     );
     return { ...reply, data: { error: reply.text, base: result.base, target: result.target } };
   }
