@@ -52,7 +52,7 @@ interface Closable {
 /**
  * Owns every Redis connection, queue and worker it creates, and closes them in the right order: workers
  * first (so no job is half-started), then queues and event streams, then the connections.
- * One per process, built in src/main.ts (tests build one per test with a unique prefix).
+ * One per process, built by the wiring in src/app/runtime.ts; tests build one per test with a unique prefix.
  */
 export class QueueFactory {
   private readonly workers: RunningWorker[] = [];
