@@ -1,5 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { ClusterFiles } from '../src/cluster/cluster-files.js';
 import type { LogReadRequest } from '../src/cluster/log-files.js';
 import type { LogReadBatcher } from '../src/cluster/log-read-batcher.js';
@@ -31,7 +33,25 @@ export interface MonitorSlurm {
   history(
     ids: readonly string[],
   ): Promise<ReadonlyMap<string, { state: string; exitCode: string | null } | null>>;
+  /** The job submitted with this `--comment`, if squeue lists it (for a submit its process did not see end). */
+  findByComment?(comment: string): Promise<{ readonly id: string } | null>;
 }
+
+/**
+ * What a submit records right before its sbatch (under the job's `--comment`): the watch to start, its log
+ * path with `%j` for the job id. Read back from Redis, so parsed.
+ */
+const WatchIntent = z.object({
+  at: z.number(),
+  logPath: z.string().startsWith('/').includes('%j'),
+  req: WatchRequest.omit({ jobId: true, logPath: true }),
+});
+type WatchIntent = z.infer<typeof WatchIntent>;
+/**
+ * A submit younger than this may still be running its sbatch in a live process: left alone (were it taken
+ * early, nothing would double: a watch is keyed by its Slurm job, and the live process starts it anyway).
+ */
+const INTENT_SETTLE_MS = 20_000;
 
 export interface TrainingMonitorDeps {
   readonly factory: QueueFactory;
@@ -98,8 +118,27 @@ export class TrainingMonitor {
     return this.deps.factory.queue<WatchData, WatchResult>(MONITOR_QUEUE);
   }
 
-  /** Start watching a submitted job. Idempotent: a second call for the same Slurm job is a no-op. */
-  async watch(req: WatchRequest): Promise<void> {
+  #redis: Redis | undefined;
+  private get intents(): { redis: Redis; key: string } {
+    this.#redis ??= this.deps.factory.redis();
+    return { redis: this.#redis, key: `${this.deps.factory.keyPrefix(MONITOR_QUEUE)}intents` };
+  }
+
+  /**
+   * Before a submit's sbatch: the watch it will start, under the job's `--comment`. If the process dies
+   * before `watch` (while sbatch runs, say), the next one to start finds the job by it and watches it.
+   */
+  async expect(comment: string, req: WatchIntent['req'], logPath: string): Promise<void> {
+    const intent: WatchIntent = { at: this.now(), logPath, req };
+    const { redis, key } = this.intents;
+    await redis.hset(key, comment, JSON.stringify(WatchIntent.parse(intent)));
+  }
+
+  /**
+   * Start watching a submitted job. Idempotent: a second call for the same Slurm job is a no-op. With the
+   * `comment` the submit recorded in `expect`, that record is done with.
+   */
+  async watch(req: WatchRequest, opts: { readonly comment?: string } = {}): Promise<void> {
     const parsed = WatchRequest.parse(req);
     await this.queue.add('watch', createWatchData(parsed), {
       jobId: watchJobId(parsed.jobId),
@@ -108,6 +147,42 @@ export class TrainingMonitor {
       removeOnComplete: { age: 7 * 24 * 3600 },
       removeOnFail: { age: 7 * 24 * 3600 },
     });
+    if (opts.comment) await this.intents.redis.hdel(this.intents.key, opts.comment);
+  }
+
+  /**
+   * Submits that a process recorded but did not see to their watch (it died meanwhile): each job squeue
+   * lists under its comment is watched now; one it does not list was never submitted (sbatch never ran or
+   * failed) or has left the queue, and its record goes. Returns how many were watched.
+   */
+  async adoptSubmits(settleMs = INTENT_SETTLE_MS): Promise<number> {
+    const find = this.deps.slurm.findByComment?.bind(this.deps.slurm);
+    if (!find) return 0;
+    const { redis, key } = this.intents;
+    let adopted = 0;
+    for (const [comment, raw] of Object.entries(await redis.hgetall(key))) {
+      let intent: WatchIntent;
+      try {
+        intent = WatchIntent.parse(JSON.parse(raw));
+      } catch {
+        await redis.hdel(key, comment);
+        continue;
+      }
+      if (this.now() - intent.at < settleMs) continue;
+      const job = await find(comment);
+      if (job) {
+        const logPath = intent.logPath.replaceAll('%j', job.id);
+        await this.watch({ ...intent.req, jobId: job.id, logPath }, { comment });
+        this.deps.log.warn(
+          { slurmJobId: job.id, comment },
+          'a submit whose process died before its watch started: watching it now',
+        );
+        adopted++;
+      } else {
+        await redis.hdel(key, comment);
+      }
+    }
+    return adopted;
   }
 
   /** The stored watch state of a Slurm job, if one was ever watched (for /train status). */
@@ -132,9 +207,20 @@ export class TrainingMonitor {
       },
     );
     this.ticker.start();
+    // At once, and then now and again: a submit recorded just before a crash is young at the restart.
+    const adopt = () =>
+      void this.adoptSubmits().catch((err: unknown) =>
+        this.deps.log.warn({ err: String(err) }, 'looking for submits a crash left unwatched failed'),
+      );
+    adopt();
+    this.#adopter = setInterval(adopt, INTENT_SETTLE_MS);
+    this.#adopter.unref?.();
   }
 
+  #adopter: NodeJS.Timeout | undefined;
+
   async close(graceMs = 0): Promise<void> {
+    clearInterval(this.#adopter);
     this.ticker.stop();
     await this.worker?.close(graceMs);
     this.worker = null;
@@ -142,6 +228,7 @@ export class TrainingMonitor {
 
   /** Crash simulation for tests: stop polling and drop the worker without finishing anything. */
   async kill(): Promise<void> {
+    clearInterval(this.#adopter);
     this.ticker.stop();
     await this.worker?.kill();
     this.worker = null;

@@ -4,7 +4,11 @@ import type { Config } from '../../src/config.js';
 import { cannotPostHere } from '../../src/messenger.js';
 import type { PreflightResult } from '../../src/neox/preflight.js';
 import type { Reply } from '../../src/reply.js';
-import { type SubmitTrainingInput, submitTraining } from '../../src/training/submit-training.js';
+import {
+  type SubmitTrainingInput,
+  submitTraining,
+  trainingLogPath,
+} from '../../src/training/submit-training.js';
 import { type CommandContext, implementAction, implementSubcommand } from '../core/command.js';
 import { SUBMIT_ANYWAY_ACTION, SUBMIT_USAGE } from './spec.js';
 
@@ -55,6 +59,8 @@ export async function runSubmit(
     }
   }
   const input: SubmitTrainingInput = { ...args, requestedBy: ctx.user.id, acceptWarnings };
+  const submitter = ctx.source === 'slack' ? ctx.user.id : null;
+  const monitor = ctx.services.train.monitor;
   const r = await submitTraining(
     {
       files: ctx.services.files,
@@ -62,6 +68,24 @@ export async function runSubmit(
       neoxDir: cfg.NEOX_DIR,
       trainSbatch: cfg.TRAIN_SBATCH,
       logsDir: cfg.LOGS_DIR,
+      // The watch is recorded before sbatch: a bot that dies while it runs leaves the job to be watched.
+      ...(channel
+        ? {
+            beforeSubmit: (pf: PreflightResult, comment: string) =>
+              monitor.expect(
+                comment,
+                {
+                  configPath: pf.configPath,
+                  save: pf.savePath,
+                  saveInterval: pf.config?.saveInterval ?? null,
+                  submitter,
+                  channel,
+                  threadTs: null,
+                },
+                trainingLogPath(cfg.LOGS_DIR, '%j'),
+              ),
+          }
+        : {}),
     },
     input,
   );
@@ -71,16 +95,19 @@ export async function runSubmit(
   if (r.kind === 'needs-confirmation') return confirmReply(pf, args);
   ctx.audit.note('jobId', r.jobId);
   if (channel) {
-    await ctx.services.train.monitor.watch({
-      jobId: r.jobId,
-      logPath: r.logPath,
-      configPath: pf.configPath,
-      save: pf.savePath,
-      saveInterval: pf.config?.saveInterval ?? null,
-      submitter: ctx.source === 'slack' ? ctx.user.id : null,
-      channel,
-      threadTs: null,
-    });
+    await monitor.watch(
+      {
+        jobId: r.jobId,
+        logPath: r.logPath,
+        configPath: pf.configPath,
+        save: pf.savePath,
+        saveInterval: pf.config?.saveInterval ?? null,
+        submitter,
+        channel,
+        threadTs: null,
+      },
+      { comment: r.comment },
+    );
   }
   const where = ctx.channel ? 'a thread follows' : `a thread follows in <#${channel}>`;
   return {

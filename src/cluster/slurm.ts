@@ -103,6 +103,11 @@ export class SlurmClient {
     }
   }
 
+  /** This account's job in squeue (pending, running, just ended) with exactly this `--comment`, or null. */
+  async findByComment(comment: string): Promise<JobInfo | null> {
+    return (await this.#squeue(['--me'])).find((j) => j.comment === comment) ?? null;
+  }
+
   /**
    * Submit a batch script; returns the job id sbatch printed. Never sent twice: when the connection dies
    * while sbatch runs, the job is looked for by its comment (give each request its own) before anything

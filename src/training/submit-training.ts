@@ -25,6 +25,11 @@ export interface SubmitTrainingDeps {
   readonly neoxDir: string;
   readonly trainSbatch: string;
   readonly logsDir: string;
+  /**
+   * Runs right before sbatch with the request's own `--comment`: where to record what must follow the
+   * submission (its watch), so a process that dies while sbatch runs leaves it behind for the next one.
+   */
+  readonly beforeSubmit?: (pf: PreflightResult, comment: string) => Promise<void>;
 }
 
 export interface SubmitTrainingInput {
@@ -49,6 +54,8 @@ export type SubmitTrainingResult =
       readonly jobName: string;
       readonly logPath: string;
       readonly argv: readonly string[];
+      /** The job's `--comment`, unique to this request. */
+      readonly comment: string;
     };
 
 export function trainingLogPath(logsDir: string, jobId: string): string {
@@ -74,12 +81,14 @@ export async function submitTraining(
   if (pf.problems.length > 0) return { kind: 'blocked', preflight: pf };
   if (pf.warnings.length > 0 && !input.acceptWarnings) return { kind: 'needs-confirmation', preflight: pf };
   const jobName = input.name ?? jobNameFor(pf.configPath);
+  // Who asked, and this request's own token: a submit whose connection died is found by it, never resent.
+  const comment = `chatops:${input.requestedBy}:${crypto.randomUUID().slice(0, 8)}`;
+  await deps.beforeSubmit?.(pf, comment);
   const r = await deps.slurm.submit({
     script: deps.trainSbatch,
     args: [pf.configPath],
     jobName,
-    // Who asked, and this request's own token: a submit whose connection died is found by it, never resent.
-    comment: `chatops:${input.requestedBy}:${crypto.randomUUID().slice(0, 8)}`,
+    comment,
     output: posix.join(deps.logsDir, 'training', 'neox-training-%j.out'),
     ...(input.partition ? { partition: input.partition } : {}),
     ...(input.time ? { time: input.time } : {}),
@@ -92,5 +101,6 @@ export async function submitTraining(
     jobName,
     logPath: trainingLogPath(deps.logsDir, r.jobId),
     argv: r.argv,
+    comment,
   };
 }

@@ -100,6 +100,53 @@ describe('durable training watch', () => {
     expect(d?.scan.iterationsLogged).toBe(140);
   });
 
+  it('a bot that died while sbatch ran leaves the job to the next one, which watches it', async () => {
+    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const messenger = new CollectingMessenger();
+    const a = startMonitor(prefix, messenger);
+    const save = await cluster.saveDir('orphan');
+    const config = await cluster.config('orphan', {
+      'train-iters': 60,
+      'log-interval': 1,
+      'save-interval': 100,
+      save,
+      fake_iter_ms: 20,
+    });
+    const req = {
+      configPath: config,
+      save,
+      saveInterval: 100,
+      submitter: 'U0SUBMIT',
+      channel: 'C0ORPHAN',
+      threadTs: null,
+    };
+    const template = join(cluster.logsDir, 'training', 'neox-training-%j.out');
+    // The submit records its watch, sbatch runs (the comment is the request's own)… and the process dies.
+    const token = randomUUID().slice(0, 8);
+    await a.monitor.expect(`chatops:U0SUBMIT:${token}`, req, template);
+    const { jobId } = await cluster.submitRaw(config, `U0SUBMIT:${token}`);
+    // And one whose sbatch never ran.
+    await a.monitor.expect(`chatops:U0SUBMIT:never-${token}`, req, template);
+    await a.monitor.kill();
+
+    const b = startMonitor(prefix, messenger);
+    expect(await b.monitor.adoptSubmits(0)).toBe(1);
+    const final = await waitFor(
+      'the adopted watch to end',
+      () => messenger.forJob(jobId).find((p) => event(p) === 'final'),
+      60_000,
+    );
+    expect(final.target.channel).toBe('C0ORPHAN');
+    const events = messenger.forJob(jobId).map(event);
+    expect(events.filter((e) => e === 'watch_started')).toHaveLength(1);
+    expect(events.filter((e) => e === 'report50')).toHaveLength(1);
+    // Both records are done with: a later start adopts nothing.
+    expect(await b.monitor.adoptSubmits(0)).toBe(0);
+    expect(
+      messenger.posts.filter((p) => p.target.channel === 'C0ORPHAN' && event(p) === 'watch_started'),
+    ).toHaveLength(1);
+  });
+
   it('handles truncation (copytruncate) and rotation (a new file) of the log', async () => {
     const prefix = `t${randomUUID().slice(0, 8)}`;
     const messenger = new CollectingMessenger();
