@@ -61,6 +61,15 @@ export async function runSubmit(
   const input: SubmitTrainingInput = { ...args, requestedBy: ctx.user.id, acceptWarnings };
   const submitter = ctx.source === 'slack' ? ctx.user.id : null;
   const monitor = ctx.services.train.monitor;
+  // What the watch needs besides the job id and its log, from the preflight; channel is set where it runs.
+  const watchOf = (pf: PreflightResult, channel: string) => ({
+    configPath: pf.configPath,
+    save: pf.savePath,
+    saveInterval: pf.config?.saveInterval ?? null,
+    submitter,
+    channel,
+    threadTs: null,
+  });
   const r = await submitTraining(
     {
       files: ctx.services.files,
@@ -72,18 +81,7 @@ export async function runSubmit(
       ...(channel
         ? {
             beforeSubmit: (pf: PreflightResult, comment: string) =>
-              monitor.expect(
-                comment,
-                {
-                  configPath: pf.configPath,
-                  save: pf.savePath,
-                  saveInterval: pf.config?.saveInterval ?? null,
-                  submitter,
-                  channel,
-                  threadTs: null,
-                },
-                trainingLogPath(cfg.LOGS_DIR, '%j'),
-              ),
+              monitor.expect(comment, watchOf(pf, channel), trainingLogPath(cfg.LOGS_DIR, '%j')),
           }
         : {}),
     },
@@ -96,16 +94,7 @@ export async function runSubmit(
   ctx.audit.note('jobId', r.jobId);
   if (channel) {
     await monitor.watch(
-      {
-        jobId: r.jobId,
-        logPath: r.logPath,
-        configPath: pf.configPath,
-        save: pf.savePath,
-        saveInterval: pf.config?.saveInterval ?? null,
-        submitter,
-        channel,
-        threadTs: null,
-      },
+      { ...watchOf(pf, channel), jobId: r.jobId, logPath: r.logPath },
       { comment: r.comment },
     );
   }
