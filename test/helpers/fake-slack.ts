@@ -593,3 +593,34 @@ export function slashCommandBody(fields: {
     trigger_id: `${Date.now()}.fake`,
   }).toString();
 }
+
+/** A button click's request body as Slack sends it (form-encoded `payload` of a `block_actions`). */
+export function buttonClickBody(fields: {
+  user_id: string;
+  user_name?: string;
+  channel_id?: string;
+  channel_name?: string;
+  message_ts: string;
+  message_text?: string;
+  action_id: string;
+  value: string | undefined;
+  response_url: string;
+}): string {
+  const channel = fields.channel_id ?? 'C0CHATOPS';
+  const payload = {
+    type: 'block_actions',
+    user: { id: fields.user_id, name: fields.user_name ?? 'someone' },
+    team: { id: 'T0FAKE' },
+    api_app_id: 'A0FAKEAPP',
+    token: 'x',
+    trigger_id: '1.fake',
+    channel: { id: channel, name: fields.channel_name ?? 'chatops' },
+    container: { type: 'message', message_ts: fields.message_ts, channel_id: channel },
+    message: { ts: fields.message_ts, text: fields.message_text ?? 'x' },
+    response_url: fields.response_url,
+    actions: [
+      { type: 'button', action_id: fields.action_id, block_id: 'b1', value: fields.value, action_ts: '1.2' },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}

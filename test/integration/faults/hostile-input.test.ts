@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type RedisService, startRedis } from '../../../src/sandbox/redis.js';
-import { FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
+import { buttonClickBody, FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
 import { deliveries, hostileStrings } from '../../helpers/hostile-input.js';
 import { type BotProcess, freePort, startBot, waitForHttp } from '../ops/bot-process.js';
 
@@ -234,20 +234,13 @@ describe('hostile input through Slack (HTTP, Socket Mode) and the CLI', () => {
 
   it('refuses forged buttons: a reader pressing an operator button, a job the bot never saw, a bad value', async () => {
     const click = (user: string, action_id: string, value: string, id: string) => {
-      const payload = {
-        type: 'block_actions',
-        user: { id: user, name: 'someone' },
-        team: { id: 'T0FAKE' },
-        api_app_id: 'A0FAKEAPP',
-        token: 'x',
-        trigger_id: '1.fake',
-        channel: { id: 'C0CHATOPS', name: 'chatops' },
-        container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0CHATOPS' },
-        message: { ts: '1700000000.000100', text: 'x' },
+      const body = buttonClickBody({
+        user_id: user,
+        message_ts: '1700000000.000100',
+        action_id,
+        value,
         response_url: fake.responseUrl(id),
-        actions: [{ type: 'button', action_id, block_id: 'b1', value, action_ts: '1.2' }],
-      };
-      const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+      });
       counted.http++;
       return post(body, signedHeaders(SECRET, body));
     };

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type LocalHub, startLocalHub } from '../../../src/sandbox/local-hub.js';
 import { layOutWorld, type SandboxWorld } from '../../../src/sandbox/sandbox-world.js';
-import { FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
+import { buttonClickBody, FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
 
 // Two real bot processes (src/main.ts) on one Redis, one Slurm cluster and one fake Slack: they must act as
 // one bot. Slack delivers each request to one of them in production; here the same click reaches both, and
@@ -173,28 +173,15 @@ describe('two replicas on one Redis', () => {
     const messageTs = '1700000999.000100';
 
     const responseId = 'double-click';
-    const payload = {
-      type: 'block_actions',
-      user: { id: OPERATOR, name: 'operator' },
-      team: { id: 'T0FAKE' },
-      api_app_id: 'A0FAKEAPP',
-      token: 'x',
-      trigger_id: '1.fake',
-      channel: { id: 'C0CHATOPS', name: 'chatops' },
-      container: { type: 'message', message_ts: messageTs, channel_id: 'C0CHATOPS' },
-      message: { ts: messageTs, text: 'fix' },
+    const body = buttonClickBody({
+      user_id: OPERATOR,
+      user_name: 'operator',
+      message_ts: messageTs,
+      message_text: 'fix',
+      action_id: 'train.resubmit',
+      value: button?.value,
       response_url: fake.responseUrl(responseId),
-      actions: [
-        {
-          type: 'button',
-          action_id: 'train.resubmit',
-          block_id: 'b1',
-          value: button?.value,
-          action_ts: '1.2',
-        },
-      ],
-    };
-    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    });
     // The same click, delivered once to each replica at the same moment.
     await Promise.all([post(a, body), post(b, body)]);
     const replies = await fake.waitFor(

@@ -13,7 +13,7 @@ import { ChannelPacer } from '../../../src/slack/channel-pacer.js';
 import type { SlackBot } from '../../../src/slack/slack-bot.js';
 import { SlackMessenger } from '../../../src/slack/slack-messenger.js';
 import { commandDeps, RecordingTransport, type TestDeps } from '../../helpers/command-deps.js';
-import { FakeSlack, signedHeaders } from '../../helpers/fake-slack.js';
+import { buttonClickBody, FakeSlack, signedHeaders } from '../../helpers/fake-slack.js';
 import { slackBotFor } from '../../helpers/slack-bot-for.js';
 
 const SECRET = 'delivery-signing-secret';
@@ -176,20 +176,14 @@ describe('buttons for destructive actions', () => {
 
   const click = async (user: string, value: string, messageTs: string) => {
     const responseUrl = fake.responseUrl();
-    const payload = {
-      type: 'block_actions',
-      user: { id: user, name: 'someone' },
-      team: { id: 'T0FAKE' },
-      api_app_id: 'A0FAKEAPP',
-      token: 'x',
-      trigger_id: '1.fake',
-      channel: { id: 'C0CHATOPS', name: 'chatops' },
-      container: { type: 'message', message_ts: messageTs, channel_id: 'C0CHATOPS' },
-      message: { ts: messageTs, text: 'Really?' },
+    const body = buttonClickBody({
+      user_id: user,
+      message_ts: messageTs,
+      message_text: 'Really?',
+      action_id: 'probe.remove',
+      value,
       response_url: responseUrl,
-      actions: [{ type: 'button', action_id: 'probe.remove', block_id: 'b1', value, action_ts: '1.2' }],
-    };
-    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    });
     const res = await fetch(url, { method: 'POST', headers: signedHeaders(SECRET, body), body });
     expect(res.status).toBe(200);
     const id = responseUrl.split('/').at(-1);

@@ -10,7 +10,7 @@ import { commands } from '../../../commands/index.js';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
 import type { SlackBot } from '../../../src/slack/slack-bot.js';
 import { commandDeps, RecordingTransport, type TestDeps } from '../../helpers/command-deps.js';
-import { FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
+import { buttonClickBody, FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
 import { slackBotFor } from '../../helpers/slack-bot-for.js';
 
 // Messages Slack would refuse, channels the bot is not in, long button payloads: through the real Bolt app
@@ -296,20 +296,16 @@ for (const mode of ['http', 'socket'] as const) {
 }
 
 async function click(url: string, actionId: string, value: string, fake: FakeSlack): Promise<void> {
-  const payload = {
-    type: 'block_actions',
-    user: { id: 'U0OPERATOR', name: 'op' },
-    team: { id: 'T0FAKE' },
-    api_app_id: 'A0FAKEAPP',
-    token: 'x',
-    trigger_id: '1.fake',
-    channel: { id: 'C0TEAM', name: 'team' },
-    container: { type: 'message', message_ts: `${Date.now()}.1`, channel_id: 'C0TEAM' },
-    message: { ts: `${Date.now()}.1`, text: 'x' },
+  const body = buttonClickBody({
+    user_id: 'U0OPERATOR',
+    user_name: 'op',
+    channel_id: 'C0TEAM',
+    channel_name: 'team',
+    message_ts: `${Date.now()}.1`,
+    action_id: actionId,
+    value,
     response_url: fake.responseUrl(),
-    actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value, action_ts: '1.2' }],
-  };
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  });
   const res = await fetch(url, { method: 'POST', headers: signedHeaders(SECRET, body), body });
   expect(res.status).toBe(200);
 }
