@@ -29,7 +29,7 @@ ENV NODE_ENV=production \
     AUDIT_LOG=/var/log/slurm-chatops/audit.jsonl
 WORKDIR /app
 COPY package.json package-lock.json ./
-# bin/: `prepare` (a no-op here: the image holds no sources) and `docker exec … node bin/chatops.js help`.
+# bin/: `prepare` (a no-op here: the image holds no sources) and `docker exec … node bin/chatops.cjs help`.
 COPY bin/ bin/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
  && mkdir -p /var/log/slurm-chatops && chown node:node /var/log/slurm-chatops

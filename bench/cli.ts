@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startTestbed } from '../src/sandbox/testbed.js';
 
 // npm run bench -- cli
-// The installed CLI (bin/chatops.js over dist/) as a user runs it, each a fresh process:
+// The installed CLI (bin/chatops.cjs over dist/) as a user runs it, each a fresh process:
 //   help      `chatops help`                     vs `node -e 0`      → helpVsNode (goal ≤ 2)
 //   scan      `chatops train scan-log <fixture>` vs `node -e 0`      → scanVsNode (goal ≤ 2)
 //   list      `chatops train list` over SSH      vs one `ssh <testbed> squeue` (OpenSSH, a new connection
@@ -14,7 +14,7 @@ import { startTestbed } from '../src/sandbox/testbed.js';
 
 const ROUNDS = Number(process.env.CLI_BENCH_ROUNDS ?? 15);
 const root = new URL('..', import.meta.url).pathname;
-const bin = join(root, 'bin/chatops.js');
+const bin = join(root, 'bin/chatops.cjs');
 const fixture = join(root, 'test/fixtures/neox/cuda_oom.log');
 
 const median = (xs: number[]) => {
@@ -36,7 +36,7 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string)
 
 export default async function bench(): Promise<void> {
   // The build is not part of any timing.
-  execFileSync(process.execPath, [join(root, 'bin/build-if-stale.js')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'bin/build-if-stale.cjs')], { stdio: 'inherit' });
   const tb = await startTestbed({ redis: false, slurm: true, ssh: true });
   const work = await mkdtemp(join(tmpdir(), 'bench-cli-'));
   const ssh = tb.info.ssh;

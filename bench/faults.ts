@@ -62,7 +62,7 @@ interface LogLine {
 }
 
 export default async function bench(): Promise<void> {
-  execFileSync(process.execPath, [join(root, 'bin/build-if-stale.js')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'bin/build-if-stale.cjs')], { stdio: 'inherit' });
   const sb = await startSandbox({
     hubLimit: 1_000,
     hubWindowMs: 30_000,

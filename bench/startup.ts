@@ -90,7 +90,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 export default async function bench(): Promise<void> {
   // The build is not part of any timing.
-  execFileSync(process.execPath, [join(root, 'bin/build-if-stale.js')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'bin/build-if-stale.cjs')], { stdio: 'inherit' });
   const tb = await startTestbed({ redis: true, slurm: true, ssh: false });
   const fake = await FakeSlack.start();
   const work = await mkdtemp(join(tmpdir(), 'bench-startup-'));

@@ -3,7 +3,7 @@
 // esbuild into ES modules split at every dynamic import (main.js plus shared chunk-*.js files), so a
 // process loads a handful of files instead of hundreds and still loads only what its command needs.
 // Types are checked by `npm run typecheck`, not here: the build must be quick enough to run on demand
-// (bin/build-if-stale.js).
+// (bin/build-if-stale.cjs).
 //
 // Bundled: our sources and yaml. zod (pure JavaScript, loaded by every command) goes beside them as one
 // CommonJS file with a V8 code cache (scripts/build/zod-from-cache.mjs loads it). Left in
@@ -14,10 +14,21 @@
 // Programs the bot runs are files read at run time beside the module that loads them: the cluster's
 // remote programs (src/cluster/remote-script.ts reads `./remote/`) and the sandbox's stand-ins
 // (src/sandbox/programs.ts reads `./programs/`). Every bundled module lives in dist/src/ itself, so both
-// directories are copied there, as they are (modes kept). Last, the stamp bin/build-if-stale.js compares
+// directories are copied there, as they are (modes kept). Last, the stamp bin/build-if-stale.cjs compares
 // the sources with.
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import Module from 'node:module';
+import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import * as esbuild from 'esbuild';
@@ -83,7 +94,9 @@ const zodEnglishOnly = {
   },
 };
 
-// dist/ itself holds bin/build-if-stale.js's lock while it builds.
+// A source saved from here on is newer than this build (bin/build-if-stale.cjs compares with this time).
+const startedAt = Date.now();
+// dist/ itself holds bin/build-if-stale.cjs's lock while it builds.
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -194,4 +207,99 @@ for (const [from, to] of [
 }
 // What each chunk holds, for a look at what a command loads (npx esbuild --analyze reads it too).
 writeFileSync(`${root}dist/meta.json`, JSON.stringify(metafile));
-writeFileSync(`${root}dist/.built`, `${new Date().toISOString()}\n`);
+// A short GPT-NeoX log for the CLI's cache (buildCli): two iterations, then a known failure.
+const SAMPLE_LOG = [
+  'training ...',
+  ' samples/sec: 37.509 | iteration        1/     100 | elapsed time per iteration (ms): 2730.4 | learning rate: 4.196E-07 | lm_loss: 1.098000E+01 | number of skipped iterations:   0 | number of nan iterations:   0 |',
+  ' samples/sec: 37.509 | iteration        2/     100 | elapsed time per iteration (ms): 2730.4 | learning rate: 8.392E-07 | lm_loss: 1.075144E+01 | number of skipped iterations:   0 | number of nan iterations:   0 |',
+  'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB.',
+  '',
+].join('\n');
+await buildCli();
+writeFileSync(`${root}dist/.built`, `${JSON.stringify({ startedAt, paths: sourcePaths() })}\n`);
+
+/**
+ * dist/src/cli.cjs, what bin/chatops.cjs runs: src/main.ts again, as one CommonJS file (esbuild cannot
+ * split CommonJS). A module reached by import() is still evaluated only when the call is made (esbuild
+ * wraps it in a function), so a command loads the code of every module but runs only its own. Packages
+ * stay in node_modules, required when a module that names them is first evaluated: import() of a package
+ * becomes that require too, the ES-only execa included (Node.js 20.19 and later require ES modules).
+ * The bundle sits in dist/src/ beside remote/ and programs/, which import.meta.url finds as in main.js.
+ * Last, the code cache bin/load-bundle.cjs reads: V8 caches the functions compiled so far, so the bundle
+ * is loaded the way the CLI loads it and a few offline commands are run (help, a subcommand's help, a log
+ * scan), each the way a user would, so that what they compile is in the cache.
+ */
+async function buildCli() {
+  const file = `${out}/cli.cjs`;
+  const requirePackages = {
+    name: 'require-packages',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/, namespace: 'file' }, (args) => {
+        if (args.path.startsWith('node:')) return { path: args.path, external: true };
+        if (args.importer.includes('/node_modules/')) return undefined;
+        return packageName(args.path) === 'zod' ? undefined : { path: args.path, namespace: 'package' };
+      });
+      build.onResolve({ filter: /.*/, namespace: 'package' }, (args) => ({
+        path: args.path,
+        external: true,
+      }));
+      build.onLoad({ filter: /.*/, namespace: 'package' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)});`,
+        loader: 'js',
+      }));
+    },
+  };
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['src/main.ts'],
+    outfile: file,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    plugins: [requirePackages, zodEnglishOnly],
+    define: { 'import.meta.url': '__bundleUrl', 'import.meta.dirname': '__dirname' },
+    banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  const require = Module.createRequire(import.meta.url);
+  const { loadBundle, saveCache } = require('../bin/load-bundle.cjs');
+  const { exports, script } = loadBundle(file);
+  const work = mkdtempSync(`${tmpdir()}/chatops-build-`);
+  try {
+    const log = `${work}/train.out`;
+    writeFileSync(log, SAMPLE_LOG);
+    const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+    for (const argv of [['help'], ['train', 'submit', '--help'], ['train', 'scan-log', log]]) {
+      await exports.cliMain({
+        argv,
+        env: { PATH: process.env.PATH ?? '', AUDIT_LOG: `${work}/audit.jsonl` },
+        readDotEnv: false,
+        stdin: process.stdin,
+        stdout: sink,
+        stderr: sink,
+      });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  if (!saveCache(script, file)) throw new Error(`could not write ${file}.cache`);
+}
+
+/** Every file and directory under the sources, relative to the root: what bin/build-if-stale.cjs stats. */
+function sourcePaths() {
+  const require = Module.createRequire(import.meta.url);
+  const { SOURCES } = require('../bin/build-if-stale.cjs');
+  const paths = [];
+  const walk = (rel) => {
+    const st = statSync(`${root}${rel}`, { throwIfNoEntry: false });
+    if (!st) return;
+    paths.push(rel);
+    if (st.isDirectory()) for (const name of readdirSync(`${root}${rel}`).sort()) walk(`${rel}/${name}`);
+  };
+  for (const source of SOURCES) walk(source);
+  return paths;
+}

@@ -4,7 +4,7 @@ import type { CliEnvironment } from './app/cli.js';
 import type { DemoEnvironment } from './app/demo.js';
 
 // The composition root: it reads the process's environment once and decides what talks to what. The Slack bot
-// starts here (`npm start`: node dist/src/main.js); the CLI (`chatops`, bin/chatops.js) enters through cliMain
+// starts here (`npm start`: node dist/src/main.js); the CLI (`chatops`, bin/chatops.cjs) enters through cliMain
 // and the demo (`npm run demo`, scripts/demo.ts) through demoMain, both wired in src/app. Each path imports
 // its modules when it is taken (this file imports none of them statically), so the CLI never loads Slack's
 // and a settings error stops the bot at once.

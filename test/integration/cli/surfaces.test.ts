@@ -152,9 +152,9 @@ describe('Slack, the CLI and the console give the same answers', () => {
 
   it('the chatops bin runs without a build: one-shot --json and piped console', async () => {
     const childEnv = { ...process.env, ...env, ...tb.slurm.env };
-    const one = await run(join(root, 'bin/chatops.js'), ['ckpt', 'list', '--json'], { env: childEnv });
+    const one = await run(join(root, 'bin/chatops.cjs'), ['ckpt', 'list', '--json'], { env: childEnv });
     expect(JSON.parse(one.stdout)).toMatchObject({ totalCheckpoints: 4 });
-    const piped = await run('sh', ['-c', `echo '/train list' | ${join(root, 'bin/chatops.js')} console`], {
+    const piped = await run('sh', ['-c', `echo '/train list' | ${join(root, 'bin/chatops.cjs')} console`], {
       env: childEnv,
     });
     expect(piped.stdout).toContain(jobName);

@@ -165,7 +165,7 @@ describe('hostile input through Slack (HTTP, Socket Mode) and the CLI', () => {
 
   it('refuses through the CLI with a message and a non-zero exit, running none of it', async () => {
     const root = new URL('../../..', import.meta.url).pathname;
-    const bin = join(root, 'bin/chatops.js');
+    const bin = join(root, 'bin/chatops.cjs');
     // One of each payload, in a shape that reaches the cluster if it gets past validation.
     const shapes = ['train status', 'ckpt status', 'train cancel', 'ckpt upload'];
     // An argv cannot hold a NUL byte (execve ends the string there): those reach the CLI only through a shell.

@@ -13,7 +13,7 @@ const dist = join(root, 'dist/src');
 
 describe('dist/ (npm run build)', () => {
   beforeAll(() => {
-    execFileSync(process.execPath, [join(root, 'bin/build-if-stale.js')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, 'bin/build-if-stale.cjs')], { stdio: 'inherit' });
   }, 180_000);
 
   it.each([
@@ -40,7 +40,7 @@ describe('dist/ (npm run build)', () => {
     // Loading the cluster room reads the remote programs it sends (a missing one throws at load).
     const out = execFileSync(
       process.execPath,
-      [join(root, 'bin/chatops.js'), 'train', 'scan-log', join(root, 'test/fixtures/neox/cuda_oom.log')],
+      [join(root, 'bin/chatops.cjs'), 'train', 'scan-log', join(root, 'test/fixtures/neox/cuda_oom.log')],
       { cwd: tmpdir(), encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: tmpdir() } },
     );
     expect(out).toContain('out of memory');
@@ -50,6 +50,17 @@ describe('dist/ (npm run build)', () => {
     const { Script } = await import('node:vm');
     const { default: Module } = await import('node:module');
     const file = join(dist, 'vendor/zod.cjs');
+    const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
+      filename: file,
+      cachedData: readFileSync(`${file}.cache`),
+    });
+    expect(script.cachedDataRejected).toBe(false);
+  });
+
+  it("gives the CLI's bundle a code cache this Node.js accepts, made as bin/load-bundle.cjs loads it", async () => {
+    const { Script } = await import('node:vm');
+    const { default: Module } = await import('node:module');
+    const file = join(dist, 'cli.cjs');
     const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
       filename: file,
       cachedData: readFileSync(`${file}.cache`),

@@ -23,7 +23,7 @@ const workdir = (s: Stage) => last(s, 'WORKDIR')?.args ?? '/';
 describe('the Dockerfile', () => {
   beforeAll(() => {
     // What the build stage produces (dist/) must exist for its COPY --from to be checked.
-    execFileSync(process.execPath, [join(root, 'bin/build-if-stale.js')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, 'bin/build-if-stale.cjs')], { stdio: 'inherit' });
   }, 180_000);
 
   it('builds in one stage and runs from another, on Node 20', () => {
