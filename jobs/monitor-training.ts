@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import type { ClusterFiles } from '../src/cluster/cluster-files.js';
 import type { LogReadRequest } from '../src/cluster/log-files.js';
 import type { LogReadBatcher } from '../src/cluster/log-read-batcher.js';
@@ -19,6 +18,7 @@ import {
   stepWatch,
   type WatchOptions,
 } from '../src/training/training-watch.js';
+import * as z from '../src/zod.js';
 
 // The durable training watch: one BullMQ job per Slurm job (id `train-<jobid>`), its whole state in the
 // job's data. A bot restart leaves the job active; its lock expires, BullMQ hands it to the next worker,
@@ -43,8 +43,8 @@ export interface MonitorSlurm {
  */
 const WatchIntent = z.object({
   at: z.number(),
-  logPath: z.string().startsWith('/').includes('%j'),
-  req: WatchRequest.omit({ jobId: true, logPath: true }),
+  logPath: z.string().check(z.startsWith('/'), z.includes('%j')),
+  req: z.omit(WatchRequest, { jobId: true, logPath: true }),
 });
 type WatchIntent = z.infer<typeof WatchIntent>;
 /**

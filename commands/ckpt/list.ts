@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { checkpointRoot } from '../../src/cluster/checkpoint-files.js';
 import { countByExperiment } from '../../src/pipeline/checkpoint-inventory.js';
 import { errorReply, type Reply } from '../../src/reply.js';
+import * as z from '../../src/zod.js';
 import { implementSubcommand } from '../core/command.js';
 
 export const ckptList = implementSubcommand({

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { Reply } from '../../src/reply.js';
+import * as z from '../../src/zod.js';
 import { implementSubcommand } from '../core/command.js';
 
 export const ckptQueue = implementSubcommand({

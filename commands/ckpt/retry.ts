@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { ExperimentName } from '../../src/args.js';
 import type { Reply } from '../../src/reply.js';
+import * as z from '../../src/zod.js';
 import { implementSubcommand } from '../core/command.js';
 
 export const ckptRetry = implementSubcommand({

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { ExperimentName } from '../../src/args.js';
 import { errorReply, type Reply } from '../../src/reply.js';
 import {
@@ -6,6 +5,7 @@ import {
   checkpointStatus,
   type StatusResult,
 } from '../../src/uploads/checkpoint-status.js';
+import * as z from '../../src/zod.js';
 import { implementSubcommand } from '../core/command.js';
 import { STATUS_USAGE } from './spec.js';
 

@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import { ExperimentName, HfOrg, Step } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
 import { cannotPostHere } from '../../src/messenger.js';
 import type { Reply } from '../../src/reply.js';
 import { checkpointStatus } from '../../src/uploads/checkpoint-status.js';
 import type { UploadQueueService } from '../../src/uploads/upload-queue-service.js';
+import * as z from '../../src/zod.js';
 import { type CommandContext, implementSubcommand } from '../core/command.js';
 import { UPLOAD_USAGE } from './spec.js';
 import { missingExperimentReply } from './status.js';
@@ -15,72 +15,87 @@ const RANDOM_DELAY_MAX_S = 12 * 3600;
 const seconds = (what: string, max: number) =>
   z.coerce
     .number({ error: `${what} is a number of seconds` })
-    .positive(`${what} must be more than 0 seconds`)
-    .max(max, `${what} is at most ${max} seconds`);
+    .check(
+      z.positive(`${what} must be more than 0 seconds`),
+      z.lte(max, `${what} is at most ${max} seconds`),
+    );
 
-const StepList = z
-  .string()
-  .max(20_000, 'too many steps')
-  .transform((s, ctx) => {
+// zod/mini's transform gets the parse payload, not classic's context with addIssue: a problem is pushed onto
+// its issues (with the input, as addIssue would record it).
+const StepList = z.pipe(
+  z.string().check(z.maxLength(20_000, 'too many steps')),
+  z.transform((s: string, ctx) => {
     const words = s.split(',').map((w) => w.trim().replace(/^global_step/, ''));
     const out: number[] = [];
     for (const w of words) {
       const r = Step.safeParse(w);
       if (w === '' || !r.success) {
-        ctx.addIssue({
+        ctx.issues.push({
           code: 'custom',
           message: `--steps takes step numbers like 100,200 (got "${w.slice(0, 40)}")`,
+          input: s,
         });
         return z.NEVER;
       }
       out.push(r.data);
     }
     return [...new Set(out)].sort((a, b) => a - b);
-  });
+  }),
+);
 
-const UploadDelay = z.string().transform((s, ctx): 'random' | number => {
-  if (s === 'random') return 'random';
-  const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : Number.NaN;
-  if (!Number.isFinite(n) || n > 7 * 24 * 3600) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `--upload-delay takes seconds (at most 7 days) or "random" (got "${s.slice(0, 40)}")`,
-    });
-    return z.NEVER;
-  }
-  return n;
-});
+const UploadDelay = z.pipe(
+  z.string(),
+  z.transform((s: string, ctx): 'random' | number => {
+    if (s === 'random') return 'random';
+    const n = /^\d+(\.\d+)?$/.test(s) ? Number(s) : Number.NaN;
+    if (!Number.isFinite(n) || n > 7 * 24 * 3600) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `--upload-delay takes seconds (at most 7 days) or "random" (got "${s.slice(0, 40)}")`,
+        input: s,
+      });
+      return z.NEVER;
+    }
+    return n;
+  }),
+);
 
 export const UploadArgs = z
   .object({
     experiment: ExperimentName,
-    org: HfOrg.optional(),
-    steps: StepList.optional(),
-    all: z.boolean().default(false),
-    missing: z.boolean().default(false),
-    skipNeoxUpload: z.boolean().default(false),
-    uploadNeoxOnly: z.boolean().default(false),
-    eval: z.boolean().default(false),
-    noSingleton: z.boolean().default(false),
-    uploadDelay: UploadDelay.optional(),
-    maxRetries: z.coerce
-      .number({ error: '--max-retries is a whole number' })
-      .int('--max-retries is a whole number')
-      .min(0, '--max-retries cannot be negative')
-      .max(100, '--max-retries is at most 100')
-      .default(20),
-    retryMinWait: seconds('--retry-min-wait', 86_400).default(120),
-    retryMaxWait: seconds('--retry-max-wait', 7 * 86_400).default(3600),
+    org: z.optional(HfOrg),
+    steps: z.optional(StepList),
+    all: z._default(z.boolean(), false),
+    missing: z._default(z.boolean(), false),
+    skipNeoxUpload: z._default(z.boolean(), false),
+    uploadNeoxOnly: z._default(z.boolean(), false),
+    eval: z._default(z.boolean(), false),
+    noSingleton: z._default(z.boolean(), false),
+    uploadDelay: z.optional(UploadDelay),
+    maxRetries: z._default(
+      z.coerce
+        .number({ error: '--max-retries is a whole number' })
+        .check(
+          z.int('--max-retries is a whole number'),
+          z.gte(0, '--max-retries cannot be negative'),
+          z.lte(100, '--max-retries is at most 100'),
+        ),
+      20,
+    ),
+    retryMinWait: z._default(seconds('--retry-min-wait', 86_400), 120),
+    retryMaxWait: z._default(seconds('--retry-max-wait', 7 * 86_400), 3600),
   })
-  .refine((a) => [a.steps !== undefined, a.all, a.missing].filter(Boolean).length <= 1, {
-    message: 'give at most one of --steps, --all and --missing',
-  })
-  .refine((a) => !(a.skipNeoxUpload && a.uploadNeoxOnly), {
-    message: '--skip-neox-upload and --upload-neox-only together would upload nothing',
-  })
-  .refine((a) => a.retryMinWait <= a.retryMaxWait, {
-    message: '--retry-min-wait must not exceed --retry-max-wait',
-  });
+  .check(
+    z.refine((a) => [a.steps !== undefined, a.all, a.missing].filter(Boolean).length <= 1, {
+      message: 'give at most one of --steps, --all and --missing',
+    }),
+    z.refine((a) => !(a.skipNeoxUpload && a.uploadNeoxOnly), {
+      message: '--skip-neox-upload and --upload-neox-only together would upload nothing',
+    }),
+    z.refine((a) => a.retryMinWait <= a.retryMaxWait, {
+      message: '--retry-min-wait must not exceed --retry-max-wait',
+    }),
+  );
 
 export const ckptUpload = implementSubcommand({
   args: UploadArgs,

@@ -1,8 +1,8 @@
-import type { z } from 'zod';
 import type { InvocationAudit } from '../../src/audit.js';
 import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import type { Reply } from '../../src/reply.js';
+import type * as z from '../../src/zod.js';
 import type { Services } from './services.js';
 
 // The contract every slash command implements. A command knows nothing of Slack or terminals: it gets
@@ -39,7 +39,7 @@ export interface SubcommandSpec extends ArgSpec {
 }
 
 /** What runs: the schema of its arguments and the code. */
-export interface SubcommandImpl<S extends z.ZodType = z.ZodType> {
+export interface SubcommandImpl<S extends z.ZodMiniType = z.ZodMiniType> {
   /** Validates `{ <positional>: string, <flag>: string|true }` and turns it into what `run` gets. */
   readonly args: S;
   // Method syntax on purpose: it keeps SubcommandImpl<Specific> assignable to SubcommandImpl in the registry.
@@ -76,7 +76,7 @@ export interface ActionHandler {
   load(): Promise<ActionImpl>;
 }
 
-export interface ActionImpl<S extends z.ZodType = z.ZodType> {
+export interface ActionImpl<S extends z.ZodMiniType = z.ZodMiniType> {
   /** Validates the button's `value` string. */
   readonly value: S;
   run(value: z.output<S>, ctx: CommandContext): Promise<Reply>;
@@ -109,7 +109,9 @@ export interface CommandContext {
  * (tests, probes), they are its implementation as they are.
  */
 export function defineSubcommand(def: SubcommandSpec & { load(): Promise<SubcommandImpl> }): Subcommand;
-export function defineSubcommand<S extends z.ZodType>(def: SubcommandSpec & SubcommandImpl<S>): Subcommand;
+export function defineSubcommand<S extends z.ZodMiniType>(
+  def: SubcommandSpec & SubcommandImpl<S>,
+): Subcommand;
 export function defineSubcommand(
   def: SubcommandSpec & ({ load(): Promise<SubcommandImpl> } | SubcommandImpl),
 ): Subcommand {
@@ -120,13 +122,13 @@ export function defineSubcommand(
 }
 
 /** Identity function that keeps the schema's type for `run`'s args. Every subcommand's module exports one. */
-export function implementSubcommand<S extends z.ZodType>(def: SubcommandImpl<S>): SubcommandImpl<S> {
+export function implementSubcommand<S extends z.ZodMiniType>(def: SubcommandImpl<S>): SubcommandImpl<S> {
   return def;
 }
 
 /** A button handler: its id, permission and `load`; or, inline, `value` and `run` (as defineSubcommand). */
 export function defineAction(def: ActionHandler): ActionHandler;
-export function defineAction<S extends z.ZodType>(
+export function defineAction<S extends z.ZodMiniType>(
   def: Pick<ActionHandler, 'id' | 'permission'> & ActionImpl<S>,
 ): ActionHandler;
 export function defineAction(
@@ -138,7 +140,7 @@ export function defineAction(
   return { ...spec, load: async () => impl };
 }
 
-export function implementAction<S extends z.ZodType>(def: ActionImpl<S>): ActionImpl<S> {
+export function implementAction<S extends z.ZodMiniType>(def: ActionImpl<S>): ActionImpl<S> {
   return def;
 }
 

@@ -1,5 +1,5 @@
-import type { z } from 'zod';
 import { UserError } from '../../src/errors.js';
+import type * as z from '../../src/zod.js';
 import type { ArgSpec, SubcommandSpec } from './command.js';
 
 export type RawArgs = Record<string, string | string[] | true>;
@@ -70,7 +70,11 @@ export function parseArgs(words: readonly string[], spec: ArgSpec, usage: string
 }
 
 /** Validate raw args with the subcommand's schema; the first problem becomes one clear sentence. */
-export function validateArgs<S extends z.ZodType>(raw: RawArgs, sub: SubcommandSpec, schema: S): z.output<S> {
+export function validateArgs<S extends z.ZodMiniType>(
+  raw: RawArgs,
+  sub: SubcommandSpec,
+  schema: S,
+): z.output<S> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
   const problems = r.error.issues.map((issue) => {

@@ -1,24 +1,26 @@
-import { z } from 'zod';
 import { type DigestSource, defaultPeriod, LocalDirError } from '../../src/digest/digest-source.js';
 import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
+import * as z from '../../src/zod.js';
 import { type CommandContext, implementSubcommand } from '../core/command.js';
 import { REPORT_USAGE } from './spec.js';
 
 // ISO 8601 date or date-time; Date.parse alone accepts things like "March 7" and "1".
 const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-export const IsoTime = z
-  .string()
-  .max(64, 'is too long for a time')
-  .refine(
-    (s) => ISO.test(s) && !Number.isNaN(Date.parse(s)),
-    'must be an ISO 8601 time such as 2026-11-28T09:00:00Z',
-  )
-  .transform((s) => new Date(s));
+export const IsoTime = z.pipe(
+  z.string().check(
+    z.maxLength(64, 'is too long for a time'),
+    z.refine(
+      (s) => ISO.test(s) && !Number.isNaN(Date.parse(s)),
+      'must be an ISO 8601 time such as 2026-11-28T09:00:00Z',
+    ),
+  ),
+  z.transform((s: string) => new Date(s)),
+);
 
 export const DigestArgs = z.object({
-  since: IsoTime.optional(),
-  until: IsoTime.optional(),
+  since: z.optional(IsoTime),
+  until: z.optional(IsoTime),
 });
 
 /** Shared by `/digest` and `/ckpt digest`: pick the source, check the period, build the report. */
@@ -58,14 +60,15 @@ export async function runDigest(
 }
 
 export const digestReport = implementSubcommand({
-  args: DigestArgs.extend({
-    logs: z
-      .string()
-      .min(1)
-      .max(4096, 'is too long for a path')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-      .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters')
-      .optional(),
+  args: z.extend(DigestArgs, {
+    logs: z.optional(
+      z.string().check(
+        z.minLength(1),
+        z.maxLength(4096, 'is too long for a path'),
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+        z.refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters'),
+      ),
+    ),
   }),
   run: (args, ctx) => runDigest(args, ctx, REPORT_USAGE),
 });

@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { JobId } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
+import * as z from '../../src/zod.js';
 import { type CommandContext, implementAction, implementSubcommand } from '../core/command.js';
 import { CANCEL_ACTION, CANCEL_USAGE } from './spec.js';
 

@@ -1,11 +1,11 @@
-import { z } from 'zod';
 import { UnixUser } from '../../src/args.js';
 import type { JobInfo } from '../../src/cluster/slurm-job.js';
 import type { Reply } from '../../src/reply.js';
+import * as z from '../../src/zod.js';
 import { implementSubcommand } from '../core/command.js';
 
 export const trainList = implementSubcommand({
-  args: z.object({ user: UnixUser.optional() }),
+  args: z.object({ user: z.optional(UnixUser) }),
   async run({ user }, ctx): Promise<Reply> {
     const q = await ctx.services.slurm.queueSummary(user);
     const jobs = [...q.jobs].sort(

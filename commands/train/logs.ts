@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import { JobId } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
 import type { Reply } from '../../src/reply.js';
 import { trainingLogPath } from '../../src/training/submit-training.js';
+import * as z from '../../src/zod.js';
 import { implementSubcommand } from '../core/command.js';
 import { codeTail } from './log-excerpt.js';
 import { LOGS_USAGE, MAX_LOG_BYTES, MAX_LOG_LINES } from './spec.js';
@@ -12,12 +12,16 @@ const MIB = MAX_LOG_BYTES / (1024 * 1024);
 export const trainLogs = implementSubcommand({
   args: z.object({
     jobId: JobId,
-    lines: z.coerce
-      .number({ error: 'is a number of lines' })
-      .int('is a whole number of lines')
-      .min(1, 'is at least 1')
-      .max(MAX_LOG_LINES, `is at most ${MAX_LOG_LINES}`)
-      .default(50),
+    lines: z._default(
+      z.coerce
+        .number({ error: 'is a number of lines' })
+        .check(
+          z.int('is a whole number of lines'),
+          z.gte(1, 'is at least 1'),
+          z.lte(MAX_LOG_LINES, `is at most ${MAX_LOG_LINES}`),
+        ),
+      50,
+    ),
   }),
   async run({ jobId, lines }, ctx): Promise<Reply> {
     const path = trainingLogPath(ctx.config.LOGS_DIR, jobId);

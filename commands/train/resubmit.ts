@@ -1,23 +1,22 @@
 import { posix } from 'node:path';
-import { z } from 'zod';
 import { JobId } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
 import { MAX_CONFIG_BYTES } from '../../src/neox/preflight.js';
 import type { Reply } from '../../src/reply.js';
+import * as z from '../../src/zod.js';
 import { implementAction } from '../core/command.js';
 import { runSubmit } from './submit.js';
 
 // "Resubmit with this fix" from an auto-fix diagnosis. The original config is never edited: a fix is
 // written to a new file beside it (`<name>.resume-<N>.yml`) that the person can read, and that is submitted.
 
-const Value = z
-  .string()
-  .max(200)
-  .regex(/^\d{1,12}(?: iteration=\d{1,9})?$/, 'not a resubmit request')
-  .transform((s) => {
+const Value = z.pipe(
+  z.string().check(z.maxLength(200), z.regex(/^\d{1,12}(?: iteration=\d{1,9})?$/, 'not a resubmit request')),
+  z.transform((s: string) => {
     const [jobId, fix] = s.split(' ');
     return { jobId: JobId.parse(jobId), iteration: fix ? Number(fix.slice('iteration='.length)) : null };
-  });
+  }),
+);
 
 /** Set `iteration:` in the config text (YAML or the JSON-ish NeoX style), keeping everything else. */
 export function withIteration(text: string, iteration: number): string {

@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { UserError } from '../../src/errors.js';
 import { DIAGNOSIS } from '../../src/neox/failure-kinds.js';
 import type { ScanLogResult } from '../../src/neox/scan-log.js';
 import type { Reply } from '../../src/reply.js';
 import { LogFileError } from '../../src/training/scan-log-file.js';
+import * as z from '../../src/zod.js';
 import { implementSubcommand } from '../core/command.js';
 import { SCAN_LOG_USAGE } from './spec.js';
 
@@ -12,8 +12,7 @@ export const trainScanLog = implementSubcommand({
   args: z.object({
     file: z
       .string({ error: 'give the log file to scan' })
-      .min(1, 'give the log file to scan')
-      .max(4096, 'is too long for a path'),
+      .check(z.minLength(1, 'give the log file to scan'), z.maxLength(4096, 'is too long for a path')),
   }),
   async run({ file }, ctx): Promise<Reply> {
     if (ctx.source !== 'cli')

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { JobId } from '../../src/args.js';
 import { UserError } from '../../src/errors.js';
 import { DIAGNOSIS } from '../../src/neox/failure-kinds.js';
@@ -7,6 +6,7 @@ import { lossChart, progressFields } from '../../src/neox/watch-messages.js';
 import { createWatchData, type WatchData } from '../../src/neox/watch-state.js';
 import type { Reply } from '../../src/reply.js';
 import { trainingLogPath } from '../../src/training/submit-training.js';
+import * as z from '../../src/zod.js';
 import { implementSubcommand } from '../core/command.js';
 import { STATUS_USAGE } from './spec.js';
 

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { SlurmJobName } from '../../src/args.js';
 import type { Config } from '../../src/config.js';
 import { cannotPostHere } from '../../src/messenger.js';
@@ -9,6 +8,7 @@ import {
   submitTraining,
   trainingLogPath,
 } from '../../src/training/submit-training.js';
+import * as z from '../../src/zod.js';
 import { type CommandContext, implementAction, implementSubcommand } from '../core/command.js';
 import { SUBMIT_ANYWAY_ACTION, SUBMIT_USAGE } from './spec.js';
 
@@ -18,24 +18,37 @@ const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 export const SubmitArgs = z.object({
   config: z
     .string({ error: 'give the config file (an absolute path, or relative to NEOX_DIR)' })
-    .min(1, 'give the config file')
-    .max(4096, 'is too long for a path')
-    .refine(noControl, 'cannot contain newlines or control characters'),
-  name: SlurmJobName.optional(),
-  nodes: z.coerce
-    .number({ error: 'is a whole number' })
-    .int('is a whole number')
-    .min(1)
-    .max(10_000)
-    .optional(),
-  time: z
-    .string()
-    .regex(/^(?:\d{1,3}-)?\d{1,5}(?::\d{1,2}){0,2}$/, 'a time limit looks like 30, 2:00:00 or 1-12:00:00')
-    .optional(),
-  partition: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a partition name uses letters, digits, ".", "_" and "-"')
-    .optional(),
+    .check(
+      z.minLength(1, 'give the config file'),
+      z.maxLength(4096, 'is too long for a path'),
+      z.refine(noControl, 'cannot contain newlines or control characters'),
+    ),
+  name: z.optional(SlurmJobName),
+  nodes: z.optional(
+    z.coerce
+      .number({ error: 'is a whole number' })
+      .check(z.int('is a whole number'), z.gte(1), z.lte(10_000)),
+  ),
+  time: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^(?:\d{1,3}-)?\d{1,5}(?::\d{1,2}){0,2}$/,
+          'a time limit looks like 30, 2:00:00 or 1-12:00:00',
+        ),
+      ),
+  ),
+  partition: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+          'a partition name uses letters, digits, ".", "_" and "-"',
+        ),
+      ),
+  ),
 });
 export type SubmitArgs = z.infer<typeof SubmitArgs>;
 
@@ -178,17 +191,19 @@ export const trainSubmit = implementSubcommand({
 
 /** "Submit anyway" after a warning: the arguments come back from Slack, so they are validated again. */
 export const trainSubmitAnyway = implementAction({
-  value: z
-    .string()
-    .max(6000)
-    .transform((s, c) => {
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        c.addIssue({ code: 'custom', message: 'not a submit request' });
-        return z.NEVER;
-      }
-    })
-    .pipe(SubmitArgs),
+  value: z.pipe(
+    z.pipe(
+      z.string().check(z.maxLength(6000)),
+      z.transform((s: string, c) => {
+        try {
+          return JSON.parse(s) as unknown;
+        } catch {
+          c.issues.push({ code: 'custom', message: 'not a submit request', input: s });
+          return z.NEVER;
+        }
+      }),
+    ),
+    SubmitArgs,
+  ),
   run: (args, ctx) => runSubmit(args, ctx, true),
 });

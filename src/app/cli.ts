@@ -180,10 +180,11 @@ async function readConfig(
   env: Readonly<Record<string, string | undefined>>,
   io: CliOutput,
 ): Promise<{ logSettings: LogSettings; settings: Settings } | number> {
-  // A one-shot command parses each schema once or twice: zod's compiled fast path costs more to build
-  // (new Function per object schema) than it saves. An object schema takes the setting when it is built, so
-  // it is set before config.ts (whose schema is built as it loads) and any subcommand's module load.
-  const { z } = await import('zod');
+  // A one-shot command parses each schema once or twice: a compiled fast path (new Function per object
+  // schema) costs more to build than it saves. zod/mini's object schemas are never compiled, so the setting
+  // only makes sure of it. An object schema takes the setting when it is built, so it is set before config.ts
+  // (whose schema is built as it loads) and any subcommand's module load.
+  const z = await import('../zod.js');
   z.config({ jitless: true });
   const { ConfigError, loadConfigAllowingNoCluster } = await import('../config.js');
   try {

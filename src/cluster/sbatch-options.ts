@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { AbsPath, EnvName, JobId, SlurmJobName } from '../args.js';
+import * as z from '../zod.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
@@ -7,84 +7,106 @@ const noControl = (s: string) => !/[\u0000-\u001f\u007f]/.test(s);
 /** An argument handed to the batch script (after `--` and the script path, so sbatch never reads it). */
 export const ScriptArg = z
   .string()
-  .max(4096, 'a script argument is at most 4096 characters')
-  .refine(noControl, 'a script argument cannot contain newlines or control characters');
+  .check(
+    z.maxLength(4096, 'a script argument is at most 4096 characters'),
+    z.refine(noControl, 'a script argument cannot contain newlines or control characters'),
+  );
 
 /** `--output`/`--error`: an absolute path that may use Slurm's filename patterns (%j, %x, %A, %a …). */
-export const SlurmOutputPath = z
-  .string()
-  .max(4096, 'a path is at most 4096 characters')
-  .refine(noControl, 'a path cannot contain newlines or control characters')
-  .refine((s) => s.startsWith('/'), 'the output path must be absolute (start with /)')
-  .refine((s) => !s.split('/').includes('..'), 'the output path cannot contain ".." segments')
-  .refine(
+export const SlurmOutputPath = z.string().check(
+  z.maxLength(4096, 'a path is at most 4096 characters'),
+  z.refine(noControl, 'a path cannot contain newlines or control characters'),
+  z.refine((s) => s.startsWith('/'), 'the output path must be absolute (start with /)'),
+  z.refine((s) => !s.split('/').includes('..'), 'the output path cannot contain ".." segments'),
+  z.refine(
     (s) => /^[A-Za-z0-9._+@=,:/%-]+$/.test(s),
     'the output path uses letters, digits, "/", ".", "_", "-", "+", "@", "=", ",", ":" and % patterns only',
-  );
+  ),
+);
 
 /** Values for `--export`: sbatch splits the list on commas, so a comma (or quote) can never be in a value. */
-const ExportValue = z
-  .string()
-  .max(4096, 'an exported value is at most 4096 characters')
-  .refine(noControl, 'an exported value cannot contain newlines or control characters')
-  .refine(
+const ExportValue = z.string().check(
+  z.maxLength(4096, 'an exported value is at most 4096 characters'),
+  z.refine(noControl, 'an exported value cannot contain newlines or control characters'),
+  z.refine(
     (s) => /^[A-Za-z0-9._+@=:/%~ -]*$/.test(s),
     'an exported value cannot contain commas, quotes or shell characters',
-  );
+  ),
+);
 
 const Comment = z
   .string()
-  .max(1000, 'a comment is at most 1000 characters')
-  .refine(noControl, 'a comment cannot contain newlines or control characters');
+  .check(
+    z.maxLength(1000, 'a comment is at most 1000 characters'),
+    z.refine(noControl, 'a comment cannot contain newlines or control characters'),
+  );
 
 const Dependency = z.union([
   z.literal('singleton'),
   z.object({
     type: z.enum(['afterok', 'afterany', 'afternotok', 'after']),
-    jobIds: z.array(JobId).min(1, 'a dependency names at least one job'),
+    jobIds: z.array(JobId).check(z.minLength(1, 'a dependency names at least one job')),
   }),
 ]);
 
 export const SubmitOptions = z.object({
   /** The batch script, on the cluster's filesystem. */
   script: AbsPath,
-  args: z.array(ScriptArg).max(100, 'at most 100 script arguments').default([]),
+  args: z._default(z.array(ScriptArg).check(z.maxLength(100, 'at most 100 script arguments')), []),
   jobName: SlurmJobName,
   /** `singleton`: one running job per name and user; later ones wait (docs/domain.md#slurm). */
-  dependency: Dependency.optional(),
+  dependency: z.optional(Dependency),
   /** 'ALL' | 'NONE', or variables to add to the submitting environment (`--export=ALL,K=V`). */
-  export: z.union([z.literal('ALL'), z.literal('NONE'), z.record(EnvName, ExportValue)]).optional(),
-  comment: Comment.optional(),
-  chdir: AbsPath.optional(),
-  output: SlurmOutputPath.optional(),
-  error: SlurmOutputPath.optional(),
-  partition: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a partition name uses letters, digits, ".", "_" and "-"')
-    .optional(),
+  export: z.optional(z.union([z.literal('ALL'), z.literal('NONE'), z.record(EnvName, ExportValue)])),
+  comment: z.optional(Comment),
+  chdir: z.optional(AbsPath),
+  output: z.optional(SlurmOutputPath),
+  error: z.optional(SlurmOutputPath),
+  partition: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+          'a partition name uses letters, digits, ".", "_" and "-"',
+        ),
+      ),
+  ),
   /** Slurm time: `minutes`, `m:s`, `h:m:s`, `d-h`, `d-h:m`, `d-h:m:s`. */
-  time: z
-    .string()
-    .regex(/^(?:\d{1,3}-)?\d{1,5}(?::\d{1,2}){0,2}$/, 'a time limit looks like 30, 2:00:00 or 1-12:00:00')
-    .optional(),
-  nodes: z.number().int().min(1).max(100_000).optional(),
-  ntasksPerNode: z.number().int().min(1).max(1024).optional(),
-  cpusPerTask: z.number().int().min(1).max(1024).optional(),
-  gpusPerNode: z.number().int().min(0).max(64).optional(),
-  mem: z
-    .string()
-    .regex(/^\d{1,9}[KMGT]?$/, 'memory looks like 16000, 64G or 512M')
-    .optional(),
-  account: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an account name uses letters, digits, ".", "_" and "-"')
-    .optional(),
-  qos: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a QOS name uses letters, digits, ".", "_" and "-"')
-    .optional(),
+  time: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^(?:\d{1,3}-)?\d{1,5}(?::\d{1,2}){0,2}$/,
+          'a time limit looks like 30, 2:00:00 or 1-12:00:00',
+        ),
+      ),
+  ),
+  nodes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(100_000))),
+  ntasksPerNode: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1024))),
+  cpusPerTask: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1024))),
+  gpusPerNode: z.optional(z.number().check(z.int(), z.gte(0), z.lte(64))),
+  mem: z.optional(z.string().check(z.regex(/^\d{1,9}[KMGT]?$/, 'memory looks like 16000, 64G or 512M'))),
+  account: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+          'an account name uses letters, digits, ".", "_" and "-"',
+        ),
+      ),
+  ),
+  qos: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a QOS name uses letters, digits, ".", "_" and "-"'),
+      ),
+  ),
   /** Submit held (`--hold`): the job stays PENDING until released. */
-  hold: z.boolean().optional(),
+  hold: z.optional(z.boolean()),
 });
 export type SubmitOptions = z.input<typeof SubmitOptions>;
 type Parsed = z.output<typeof SubmitOptions>;

@@ -1,9 +1,9 @@
-import type { z } from 'zod';
 import { ClusterError, trimStderr, UserError } from '../errors.js';
+import type * as z from '../zod.js';
 import type { RunResult } from './transport.js';
 
 /** Validate one value with an args.ts schema; a failure is the user's to fix, so it is a UserError. */
-export function validateArg<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+export function validateArg<S extends z.ZodMiniType>(schema: S, value: unknown, what: string): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const shown =
@@ -13,7 +13,7 @@ export function validateArg<S extends z.ZodType>(schema: S, value: unknown, what
 }
 
 /** Every issue of a failed schema, with its path, as one UserError. */
-export function zodToUserError(e: z.ZodError, what: string): UserError {
+export function zodToUserError(e: z.core.$ZodError, what: string): UserError {
   const why = e.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
   return new UserError(`invalid ${what}: ${why}`);
 }

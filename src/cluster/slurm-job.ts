@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /** States in which the job may still run (or is running). */
 const ACTIVE_JOB_STATES = [
@@ -67,30 +67,30 @@ export type JobSource = z.infer<typeof JobSource>;
 
 /** One job as the rest of the bot sees it, whichever Slurm tool answered. */
 export const JobInfo = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   state: JobState,
   /** Slurm's own text for the state, kept for display and for states we map to `unknown`. */
   rawState: z.string(),
   name: z.string(),
   user: z.string(),
-  partition: z.string().nullable(),
+  partition: z.nullable(z.string()),
   /** Run time so far (or total, when finished), seconds; null if Slurm did not say. */
-  elapsedSeconds: z.number().int().nonnegative().nullable(),
+  elapsedSeconds: z.nullable(z.number().check(z.int(), z.nonnegative())),
   /** null = no limit (UNLIMITED / INFINITE) or not reported. */
-  timeLimitSeconds: z.number().int().nonnegative().nullable(),
-  nodes: z.number().int().nonnegative().nullable(),
-  nodeList: z.string().nullable(),
+  timeLimitSeconds: z.nullable(z.number().check(z.int(), z.nonnegative())),
+  nodes: z.nullable(z.number().check(z.int(), z.nonnegative())),
+  nodeList: z.nullable(z.string()),
   /** Why a job pends (`Dependency`, `Priority`, `Resources` …); null when there is none. */
-  reason: z.string().nullable(),
-  dependency: z.string().nullable(),
-  comment: z.string().nullable(),
+  reason: z.nullable(z.string()),
+  dependency: z.nullable(z.string()),
+  comment: z.nullable(z.string()),
   /** Times as Slurm prints them (cluster-local, `2026-11-28T13:24:43`); null when not (yet) known. */
-  submitTime: z.string().nullable(),
-  startTime: z.string().nullable(),
-  endTime: z.string().nullable(),
+  submitTime: z.nullable(z.string()),
+  startTime: z.nullable(z.string()),
+  endTime: z.nullable(z.string()),
   /** `exit:signal` as Slurm prints it (`0:0`, `1:0`, `0:15`); only scontrol and sacct report it. */
-  exitCode: z.string().nullable(),
-  stdoutPath: z.string().nullable(),
+  exitCode: z.nullable(z.string()),
+  stdoutPath: z.nullable(z.string()),
   source: JobSource,
 });
 export type JobInfo = z.infer<typeof JobInfo>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 import { type JobInfo, nullish, parseJobState, parseSlurmDuration } from './slurm-job.js';
 
 /**
@@ -29,8 +29,8 @@ const SQUEUE_FIELDS = [
 /** The stable `squeue -o` format every squeue call of SlurmClient uses. */
 export const SQUEUE_FORMAT = SQUEUE_FIELDS.join(FIELD_SEP);
 
-const JobIdText = z.string().regex(/^\d+(?:_(?:\d+|\[[^\]\s]*\]))?(?:\+\d+)?$/, 'not a job id');
-const Count = z.string().regex(/^\d+$/);
+const JobIdText = z.string().check(z.regex(/^\d+(?:_(?:\d+|\[[^\]\s]*\]))?(?:\+\d+)?$/, 'not a job id'));
+const Count = z.string().check(z.regex(/^\d+$/));
 
 export interface ParsedLines<T> {
   jobs: T[];

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import type { LogRecord } from '../pipeline/digest-stats.js';
+import * as z from '../zod.js';
 
 /** What a sweep remembers about one log: enough to skip it next time and to count it without re-reading. */
 export interface StoredLog extends LogRecord {
@@ -59,32 +59,32 @@ export class MemoryScanStore implements ScanStore {
 // Stored values come back from Redis, which anyone could have written: parse them like any other input.
 // A compact positional form: 10,000 logs are read and written at once, so every byte per record counts.
 const Outcome = z.enum(['succeeded', 'failed', 'running']);
-const Cause = z.enum(['rate_limited', 'timeout', 'other']).nullable();
-const Hint = z
-  .object({
-    policy: z.string().optional(),
-    remaining: z.number().optional(),
-    resetSeconds: z.number().optional(),
-    retryAfterSeconds: z.number().optional(),
-  })
-  .nullable();
+const Cause = z.nullable(z.enum(['rate_limited', 'timeout', 'other']));
+const Hint = z.nullable(
+  z.object({
+    policy: z.optional(z.string()),
+    remaining: z.optional(z.number()),
+    resetSeconds: z.optional(z.number()),
+    retryAfterSeconds: z.optional(z.number()),
+  }),
+);
 const StoredTuple = z.tuple([
   z.number(), // size
   z.string(), // mtime as find printed it
   z.number(), // mtimeMs
-  z.string().nullable(), // jobId
-  z.string().nullable(), // experiment
-  z.number().nullable(), // step
+  z.nullable(z.string()), // jobId
+  z.nullable(z.string()), // experiment
+  z.nullable(z.number()), // step
   Outcome,
-  z.number().nullable(), // exitCode
-  z.string().nullable(), // completedAt
+  z.nullable(z.number()), // exitCode
+  z.nullable(z.string()), // completedAt
   z.array(z.string()), // uploadedRepos
   z.number(), // rateLimitHits
   Hint,
   z.number(), // timeoutHits
   z.boolean(), // repoAlreadyExists
   Cause,
-  z.string().nullable(), // tellingLine
+  z.nullable(z.string()), // tellingLine
 ]);
 
 export function encodeStoredLog(l: StoredLog): string {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 // The one failure vocabulary (docs/domain.md#failure-kinds): the classifier, the Slack messages and `scan-log --json` use it.
 

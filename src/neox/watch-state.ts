@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { Reply } from '../reply.js';
+import * as z from '../zod.js';
 import type { FailureKind } from './failure-kinds.js';
 import { createScanState, type ScanState } from './log-scanner.js';
 import { createStallClock, type StallClock } from './stall.js';
@@ -8,16 +8,16 @@ import { createStallClock, type StallClock } from './stall.js';
 // resumes where it stopped: byte offset, parser state, and what was already posted.
 
 export const WatchRequest = z.object({
-  jobId: z.string().regex(/^\d{1,12}$/),
-  logPath: z.string().startsWith('/'),
-  configPath: z.string().startsWith('/').nullable(),
-  save: z.string().startsWith('/').nullable(),
-  saveInterval: z.number().int().positive().nullable(),
+  jobId: z.string().check(z.regex(/^\d{1,12}$/)),
+  logPath: z.string().check(z.startsWith('/')),
+  configPath: z.nullable(z.string().check(z.startsWith('/'))),
+  save: z.nullable(z.string().check(z.startsWith('/'))),
+  saveInterval: z.nullable(z.number().check(z.int(), z.positive())),
   /** Slack user id of the submitter (mentioned on escalations), or null. */
-  submitter: z.string().nullable(),
-  channel: z.string().min(1),
+  submitter: z.nullable(z.string()),
+  channel: z.string().check(z.minLength(1)),
   /** Post updates under this message; when absent the watch starts its own thread. */
-  threadTs: z.string().nullable(),
+  threadTs: z.nullable(z.string()),
 });
 export type WatchRequest = z.infer<typeof WatchRequest>;
 

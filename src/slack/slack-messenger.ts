@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import type { ChartRenderer } from '../charts/chart-png.js';
 import type { Logger } from '../logger.js';
 import {
@@ -12,6 +11,7 @@ import {
   UndeliverableError,
 } from '../messenger.js';
 import type { Reply, ReplyChart, ReplyFile } from '../reply.js';
+import * as z from '../zod.js';
 import { type ChannelPacer, retryAfterSeconds } from './channel-pacer.js';
 import { CHAT_UPDATE_PER_MINUTE, LocalRateBudget, type RateBudget, RedisRateBudget } from './rate-budget.js';
 import { renderBlocks, type SlackMessage } from './render-blocks.js';

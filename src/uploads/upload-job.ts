@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 // What one queued checkpoint upload carries. Parsed with zod whenever it is read back from Redis.
 
@@ -9,38 +9,38 @@ export const UploadRun = z.object({
   slurmJobId: z.string(),
   submittedAt: z.number(),
   outcome: z.enum(['succeeded', 'failed', 'lost']),
-  cause: z.enum(['rate_limited', 'timeout', 'other']).nullable(),
-  line: z.string().nullable(),
+  cause: z.nullable(z.enum(['rate_limited', 'timeout', 'other'])),
+  line: z.nullable(z.string()),
   repos: z.array(z.string()),
 });
 export type UploadRun = z.infer<typeof UploadRun>;
 
 export const UploadJobData = z.object({
   experiment: z.string(),
-  step: z.number().int().nonnegative(),
+  step: z.number().check(z.int(), z.nonnegative()),
   org: z.string(),
   skipNeoxUpload: z.boolean(),
   uploadNeoxOnly: z.boolean(),
   eval: z.boolean(),
   singleton: z.boolean(),
-  maxRetries: z.number().int().nonnegative(),
-  retryMinWaitS: z.number().positive(),
-  retryMaxWaitS: z.number().positive(),
+  maxRetries: z.number().check(z.int(), z.nonnegative()),
+  retryMinWaitS: z.number().check(z.positive()),
+  retryMaxWaitS: z.number().check(z.positive()),
   /** The Slack thread / batch this upload reports progress to. */
   batchId: z.string(),
   requestedBy: z.string(),
   /** Set BEFORE anything else after submitting; a resumed job finds it and waits instead of submitting. */
-  slurmJobId: z.string().nullable().default(null),
-  submittedAt: z.number().nullable().default(null),
+  slurmJobId: z._default(z.nullable(z.string()), null),
+  submittedAt: z._default(z.nullable(z.number()), null),
   /** The comment of a run being submitted right now: after a crash, look for it in squeue before resubmitting. */
-  submitting: z.string().nullable().default(null),
+  submitting: z._default(z.nullable(z.string()), null),
   /** When that submission started (ms, bot clock): a run that already ended is found by its log after this. */
-  submittingAt: z.number().nullable().default(null),
+  submittingAt: z._default(z.nullable(z.number()), null),
   /** Pipeline runs that failed and were retried. */
-  retries: z.number().int().nonnegative().default(0),
-  runs: z.array(UploadRun).default([]),
+  retries: z._default(z.number().check(z.int(), z.nonnegative()), 0),
+  runs: z._default(z.array(UploadRun), []),
   /** Why the job is waiting right now (shown by /ckpt queue and /ckpt status). */
-  waitingFor: z.string().nullable().default(null),
+  waitingFor: z._default(z.nullable(z.string()), null),
 });
 export type UploadJobData = z.infer<typeof UploadJobData>;
 export type UploadJobInput = z.input<typeof UploadJobData>;

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { defineAction, defineCommand, defineSubcommand } from '../../../commands/core/command.js';
 import { Registry } from '../../../commands/core/registry.js';
 import { ResvgChartRenderer } from '../../../src/charts/chart-png.js';
@@ -12,6 +11,7 @@ import { silentLogger } from '../../../src/logger.js';
 import { ChannelPacer } from '../../../src/slack/channel-pacer.js';
 import type { SlackBot } from '../../../src/slack/slack-bot.js';
 import { SlackMessenger } from '../../../src/slack/slack-messenger.js';
+import * as z from '../../../src/zod.js';
 import { commandDeps, RecordingTransport, type TestDeps } from '../../helpers/command-deps.js';
 import { buttonClickBody, FakeSlack, signedHeaders } from '../../helpers/fake-slack.js';
 import { slackBotFor } from '../../helpers/slack-bot-for.js';
@@ -124,7 +124,7 @@ describe('buttons for destructive actions', () => {
           help: 'test',
           permission: 'read',
           positionals: ['name'],
-          args: z.object({ name: z.string().regex(/^[a-z]+$/) }),
+          args: z.object({ name: z.string().check(z.regex(/^[a-z]+$/)) }),
           async run({ name }) {
             return {
               text: `Really act on ${name}?`,
@@ -145,7 +145,7 @@ describe('buttons for destructive actions', () => {
         defineAction({
           id: 'probe.remove',
           permission: 'operate',
-          value: z.string().regex(/^[a-z]+$/),
+          value: z.string().check(z.regex(/^[a-z]+$/)),
           async run(name) {
             await deps.transport.run(['mkdir', join(dir, name)]);
             return { level: 'ok', text: `Done: ${name}` };

@@ -2,13 +2,13 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { defineCommand, defineSubcommand } from '../../../commands/core/command.js';
 import { Registry } from '../../../commands/core/registry.js';
 import { commands } from '../../../commands/index.js';
 import { ExperimentName } from '../../../src/args.js';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
 import type { SlackBot } from '../../../src/slack/slack-bot.js';
+import * as z from '../../../src/zod.js';
 import { commandDeps, RecordingTransport, type TestDeps } from '../../helpers/command-deps.js';
 import { FakeSlack, signedHeaders, slashCommandBody } from '../../helpers/fake-slack.js';
 import { slackBotFor } from '../../helpers/slack-bot-for.js';
@@ -31,7 +31,7 @@ const probe = defineCommand({
       help: 'test',
       permission: 'read',
       positionals: ['seconds'],
-      args: z.object({ seconds: z.coerce.number().int().min(0).max(10) }),
+      args: z.object({ seconds: z.coerce.number().check(z.int(), z.gte(0), z.lte(10)) }),
       async run({ seconds }) {
         await probeTransport().run(['sleep', String(seconds)]);
         return { title: 'Slept', text: `slept ${seconds}s`, data: { seconds } };

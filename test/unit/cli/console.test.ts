@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { defineAction, defineCommand, defineSubcommand } from '../../../commands/core/command.js';
 import type { DispatchDeps } from '../../../commands/core/dispatch.js';
 import { Registry } from '../../../commands/core/registry.js';
@@ -14,6 +13,7 @@ import { ConsoleCharts } from '../../../src/cli/console-charts.js';
 import { ConsoleMessenger } from '../../../src/cli/console-messenger.js';
 import type { RunOptions, RunResult, Transport } from '../../../src/cluster/transport.js';
 import { errorReply, type Reply, type ReplyChart } from '../../../src/reply.js';
+import * as z from '../../../src/zod.js';
 import { cliUser, commandDeps } from '../../helpers/command-deps.js';
 
 // What a person sees in the console: numbered buttons that `press N` presses, confirm dialogs asked as y/N,

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import {
   AbsPath,
   EnvName,
@@ -10,6 +9,7 @@ import {
   Step,
   UnixUser,
 } from '../../../src/args.js';
+import type * as z from '../../../src/zod.js';
 
 const SHELLY = [
   '; id',
@@ -26,12 +26,12 @@ const SHELLY = [
   'a b',
 ];
 
-function rejects(schema: z.ZodType, value: unknown, message?: RegExp) {
+function rejects(schema: z.ZodMiniType, value: unknown, message?: RegExp) {
   const r = schema.safeParse(value);
   expect(r.success, `${JSON.stringify(value)} should be rejected`).toBe(false);
   if (message && !r.success) expect(r.error.issues.map((i) => i.message).join('; ')).toMatch(message);
 }
-function accepts(schema: z.ZodType, value: unknown) {
+function accepts(schema: z.ZodMiniType, value: unknown) {
   const r = schema.safeParse(value);
   expect(r.success, `${JSON.stringify(value)} should be accepted`).toBe(true);
 }

@@ -3,13 +3,13 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { defineCommand, defineSubcommand } from '../../../commands/core/command.js';
 import { dispatchLine, dispatchText, dispatchWords } from '../../../commands/core/dispatch.js';
 import { Registry } from '../../../commands/core/registry.js';
 import { commands } from '../../../commands/index.js';
 import { ExperimentName } from '../../../src/args.js';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
+import * as z from '../../../src/zod.js';
 import { cliUser, commandDeps, RecordingTransport, slackUser } from '../../helpers/command-deps.js';
 
 // A command that creates `<dir>/<experiment>` on the "cluster" (an empty file, through the cluster's files)
