@@ -14,7 +14,6 @@ COPY bin/ bin/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build.mjs scripts/
-COPY scripts/build/ scripts/build/
 COPY src/ src/
 COPY commands/ commands/
 COPY jobs/ jobs/

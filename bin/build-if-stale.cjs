@@ -13,7 +13,7 @@ const { join } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 /** What the build reads: scripts/build.mjs lists every file and directory under these in dist/.built. */
-const SOURCES = ['src', 'commands', 'jobs', 'package.json', 'scripts/build.mjs', 'scripts/build'];
+const SOURCES = ['src', 'commands', 'jobs', 'package.json', 'scripts/build.mjs'];
 const LOCK_STALE_MS = 5 * 60_000;
 
 const stampPath = (root) => join(root, 'dist', '.built');
@@ -50,7 +50,7 @@ function staleness(root = ROOT) {
   const stamp = readStamp(root);
   if (stamp === null || typeof stamp === 'string') return stamp;
   for (const p of stamp.paths) {
-    const st = statSync(join(root, p), { throwIfNoEntry: false });
+    const st = statSync(`${root}/${p}`, { throwIfNoEntry: false });
     if (!st || st.mtimeMs > stamp.startedAt) return CHANGED;
   }
   return null;

@@ -1,21 +1,23 @@
 #!/usr/bin/env node
-// `npm run build`: the production code in dist/src/ — src/main.ts and everything it reaches, bundled by
-// esbuild into ES modules split at every dynamic import (main.js plus shared chunk-*.js files), so a
-// process loads a handful of files instead of hundreds and still loads only what its command needs.
+// `npm run build`: the production code in dist/src/, twice, from the same sources.
+// - For the bot (`npm start`): src/main.ts and everything it reaches, bundled by esbuild into ES modules
+//   split at every dynamic import (main.js plus shared chunk-*.js files), so a process loads a handful of
+//   files instead of hundreds and still loads only what its path needs.
+// - For the CLI (bin/chatops.cjs): the same entry as one CommonJS file, cli.cjs, with a V8 code cache
+//   (buildCli below says why and how).
 // Types are checked by `npm run typecheck`, not here: the build must be quick enough to run on demand
 // (bin/build-if-stale.cjs).
 //
-// Bundled: our sources and yaml. zod (pure JavaScript, loaded by every command) goes beside them as one
-// CommonJS file with a V8 code cache (scripts/build/zod-from-cache.mjs loads it). Left in
-// node_modules and loaded from there: every other package, so the ones with native parts (ssh2, resvg),
-// files read beside their modules (bullmq's Lua scripts) or worker threads (pino's transports) work as
-// installed, and a test can see which of them a command loads.
+// Bundled: our sources, zod and (for the bot) yaml. Left in node_modules and loaded from there: every
+// other package, so the ones with native parts (ssh2, resvg), files read beside their modules (bullmq's
+// Lua scripts) or worker threads (pino's transports) work as installed, and a test can see which of them
+// a command loads.
 //
 // Programs the bot runs are files read at run time beside the module that loads them: the cluster's
 // remote programs (src/cluster/remote-script.ts reads `./remote/`) and the sandbox's stand-ins
 // (src/sandbox/programs.ts reads `./programs/`). Every bundled module lives in dist/src/ itself, so both
-// directories are copied there, as they are (modes kept). Last, the stamp bin/build-if-stale.cjs compares
-// the sources with.
+// directories are copied there, as they are (modes kept). Last, dist/.built: when the build started and
+// every source it read, which bin/build-if-stale.cjs compares the sources with.
 import {
   cpSync,
   mkdirSync,
@@ -30,7 +32,6 @@ import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
 import * as esbuild from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -64,33 +65,10 @@ const packageName = (spec) =>
 const externalPackages = {
   name: 'external-packages',
   setup(build) {
-    build.onResolve({ filter: /^zod$/ }, (args) =>
-      args.importer.includes('/node_modules/')
-        ? undefined
-        : { path: `${root}scripts/build/zod-from-cache.mjs` },
-    );
     build.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:')) return { path: args.path, external: true };
       return EXTERNAL.has(packageName(args.path)) ? { path: args.path, external: true } : undefined;
     });
-  },
-};
-
-// zod's namespace object re-exports all of its ~50 message locales, so none can be tree-shaken: the
-// bundle takes English, the only locale the bot configures (zod's default), and drops ~320 KB that every
-// command would otherwise parse at start.
-const zodEnglishOnly = {
-  name: 'zod-english-only',
-  setup(build) {
-    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /\/node_modules\/zod\/v4\/[a-z]+\/[^/]+$/.test(args.importer)
-        ? { path: args.importer.replace(/v4\/[a-z]+\/[^/]+$/, 'v4/locales/en.js'), namespace: 'zod-en' }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
-      resolveDir: root,
-    }));
   },
 };
 
@@ -99,75 +77,6 @@ const startedAt = Date.now();
 // dist/ itself holds bin/build-if-stale.cjs's lock while it builds.
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-
-const zodFile = `${out}/vendor/zod.cjs`;
-await esbuild.build({
-  absWorkingDir: root,
-  stdin: { contents: "export { z } from 'zod';", resolveDir: root },
-  outfile: zodFile,
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
-  plugins: [zodEnglishOnly],
-});
-{
-  // The same wrapping as zod-from-cache.mjs, run once so the cache holds what zod's start compiles too.
-  const script = new Script(Module.wrap(readFileSync(zodFile, 'utf8')), { filename: zodFile });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, Module.createRequire(zodFile), module, zodFile, `${out}/vendor`);
-  // V8 compiles a function when it is first called, and the cache holds what has been compiled by then: a
-  // schema built and parsed as the CLI does (jitless, src/app/cli.ts) puts the code of building and
-  // parsing in it too, where every command (config.ts first) would otherwise compile it again.
-  exerciseZod(module.exports.z);
-  writeFileSync(`${zodFile}.cache`, script.createCachedData());
-}
-
-/** The kinds of schema the sources build (src/config.ts, src/args.ts, commands/), each parsed ok and not. */
-function exerciseZod(z) {
-  z.config({ jitless: true });
-  const blank = (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-  const schema = z.object({
-    text: z.preprocess(
-      blank,
-      z
-        .string()
-        .regex(/^[a-z]+$/, 'letters')
-        .optional(),
-    ),
-    port: z.preprocess(blank, z.coerce.number({ error: 'a number' }).int().min(1).max(9).default(2)),
-    mode: z.preprocess(blank, z.enum(['a', 'b'], { error: 'a or b' }).default('a')),
-    list: z.preprocess(
-      (v) => v ?? '',
-      z
-        .string()
-        .transform((s) => s.split(','))
-        .pipe(z.array(z.string().min(1))),
-    ),
-    path: z
-      .string()
-      .max(99)
-      .refine((s) => s.startsWith('/'), 'absolute')
-      .optional(),
-    token: z.string().startsWith('x', 'x…').optional(),
-    when: z
-      .string()
-      .transform((s) => new Date(s))
-      .optional(),
-    on: z.boolean().default(false),
-  });
-  for (const input of [
-    { text: 'ab', port: '3', mode: 'b', list: 'a,b', path: '/p', token: 'xy', when: '2026-01-01', on: true },
-    { text: '1', port: 'x', mode: 'c', list: ',', path: 'p', token: 'y' },
-    'not an object',
-  ]) {
-    schema.safeParse(input);
-  }
-  z.config({ jitless: false });
-}
 
 const REQUIRE_BANNER =
   "import { createRequire as __chatopsRequire } from 'node:module';\nconst require = __chatopsRequire(import.meta.url);";
@@ -186,12 +95,12 @@ const { metafile } = await esbuild.build({
   // Less to parse at every start; names stay, so stack traces still read.
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [externalPackages, zodEnglishOnly],
+  plugins: [externalPackages],
   metafile: true,
   // A bundled CommonJS dependency would call require().
   banner: { js: REQUIRE_BANNER },
 });
-// The banner costs each module a createRequire() at load, and a CLI call loads a score of chunks: where a
+// The banner costs each module a createRequire() at load, and a bot start loads dozens of chunks: where a
 // chunk never names `require`, its banner lines are blanked (not removed, so the source map's lines hold).
 for (const file of Object.keys(metafile.outputs).filter((f) => f.endsWith('.js'))) {
   const path = `${root}${file}`;
@@ -261,7 +170,7 @@ async function buildCli() {
     logLevel: 'warning',
     minifyWhitespace: true,
     minifySyntax: true,
-    plugins: [requirePackages, zodEnglishOnly],
+    plugins: [requirePackages],
     define: { 'import.meta.url': '__bundleUrl', 'import.meta.dirname': '__dirname' },
     banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   });

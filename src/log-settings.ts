@@ -1,6 +1,6 @@
 // AUDIT_LOG and LOG_LEVEL, read without zod. Every CLI invocation needs these two (help and unknown names are
-// audited too), while those two kinds need nothing else: the CLI answers them from the registry without
-// loading zod or parsing the rest of the configuration. src/config.ts builds the same two settings from the
+// audited too), while help, unknown names and the offline helpers need nothing else: the CLI runs them
+// without parsing the rest of the configuration. src/config.ts builds the same two settings from the
 // constants here, and test/unit/shared/config.test.ts holds both readings to the same answers.
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

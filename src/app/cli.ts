@@ -18,10 +18,11 @@ import { readEnv } from './read-env.js';
 
 // `chatops …`: the CLI entry. The user is the local unix user (`unix:<name>`); `operate` commands need the
 // name in CLI_OPERATORS (OPERATORS holds Slack ids, which a terminal cannot prove).
-// It loads what the invocation needs: help and unknown names are answered from the registry (no zod, no
-// configuration beyond AUDIT_LOG and LOG_LEVEL, no subcommand's code); the offline helpers run on
-// offlineServices (no Redis, no SSH, none of their clients loaded); a cluster command, the console and the
-// demo import the runtime (runtime.ts), which connects to each service only when a command first uses it.
+// It loads what the invocation needs: help and unknown names are answered from the registry (no subcommand's
+// code); they and the offline helpers read no configuration beyond AUDIT_LOG and LOG_LEVEL, and the helpers
+// run on offlineServices (no Redis, no SSH, none of their clients loaded); a cluster command, the console
+// and the demo import the runtime (runtime.ts), which connects to each service only when a command first
+// uses it.
 
 /** The channel name of this console's own messages when it runs the background work. */
 export const CONSOLE_CHANNEL = 'console';
@@ -56,10 +57,13 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   const registry = createRegistry();
   const words = takeJsonFlag(e.argv).words;
   const oneShot = e.argv[0] !== 'console' && !e.background;
-  // Help and unknown names are answered from the registry: they need the audit file and the log level, and
-  // nothing else of the configuration, nor zod. Were either setting invalid, the whole reading below says so.
-  const fromRegistry = oneShot && answeredByRegistry(registry, words) ? readLogSettings(merged) : null;
-  const read = fromRegistry ? { logSettings: fromRegistry, settings: null } : await readConfig(merged, io);
+  const offline = oneShot && runsOffline(registry, words);
+  // Help, unknown names and the offline helpers use no setting but the audit file and the log level, so
+  // they read nothing else of the configuration (a bad value elsewhere is for the commands that use it to
+  // report). Were either of the two invalid, the whole reading below says so. An `operate` subcommand
+  // reads it all: the operator check needs CLI_OPERATORS.
+  const logOnly = offline && !operates(registry, words) ? readLogSettings(merged) : null;
+  const read = logOnly ? { logSettings: logOnly, settings: null } : await readConfig(merged, io);
   if (typeof read === 'number') return read;
   const { logSettings, settings } = read;
   // The terminal's stdout carries answers: logs go to stderr, quiet unless LOG_LEVEL asks for more.
@@ -72,9 +76,10 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   const charts = new ConsoleCharts(e.chartDir === undefined ? {} : { dir: e.chartDir });
   const messenger = new ConsoleMessenger(io.out, { buttons, charts });
   const name = e.user ?? userInfo().username;
-  if (!settings || (oneShot && runsOffline(registry, words))) {
+  if (!settings || offline) {
     const inv: Invoker = { user: { id: `unix:${name}`, name }, source: 'cli' };
-    const config = settings?.config ?? notBuilt<Config>('the configuration (help does not read it)');
+    const config =
+      settings?.config ?? notBuilt<Config>('the configuration (an offline command does not read it)');
     const deps = { registry, services: offlineServices(messenger), config, audit, log };
     return runOnce(deps, inv, e.argv, io);
   }
@@ -128,17 +133,9 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 
 /**
- * Whether the dispatcher answers these words from the registry alone, running no subcommand: help in any
- * form, or an unknown command or subcommand (its error names what exists). It follows dispatchWords'
- * reading of the words (commands/core/dispatch.ts).
- */
-export function answeredByRegistry(registry: Registry, words: readonly string[]): boolean {
-  return invocation(registry, words) === null;
-}
-
-/**
- * Whether a one-shot invocation needs neither the cluster nor the queues: what the registry answers (above),
- * a subcommand only the CLI has (those read this machine's files: `train scan-log`), a subcommand refused
+ * Whether a one-shot invocation needs neither the cluster nor the queues: what the dispatcher answers from
+ * the registry alone, running no subcommand (help in any form, an unknown command or subcommand, whose
+ * error names what exists), a subcommand only the CLI has (those read this machine's files: `train scan-log`), a subcommand refused
  * from a terminal, and a digest of a local directory (`--logs <dir>` instead of the cluster's).
  */
 export function runsOffline(registry: Registry, words: readonly string[]): boolean {
@@ -149,6 +146,11 @@ export function runsOffline(registry: Registry, words: readonly string[]): boole
   if (sub.surfaces && !sub.surfaces.includes('cli')) return true;
   if (sub.surfaces?.every((s) => s === 'cli')) return true;
   return sub.flags?.logs !== undefined && args.some((a) => a === '--logs' || a.startsWith('--logs='));
+}
+
+/** Whether the words run an `operate` subcommand (whose operator check reads CLI_OPERATORS). */
+function operates(registry: Registry, words: readonly string[]): boolean {
+  return invocation(registry, words)?.sub.permission === 'operate';
 }
 
 /** The subcommand the words run and its arguments, or null when the registry answers them itself. */
@@ -175,17 +177,11 @@ interface Settings {
   readonly clusterProblems: readonly string[];
 }
 
-/** The whole configuration (and zod, set up for one-shot use), or the exit code once a bad value is named. */
+/** The whole configuration, or the exit code once a bad value is named. */
 async function readConfig(
   env: Readonly<Record<string, string | undefined>>,
   io: CliOutput,
 ): Promise<{ logSettings: LogSettings; settings: Settings } | number> {
-  // A one-shot command parses each schema once or twice: a compiled fast path (new Function per object
-  // schema) costs more to build than it saves. zod/mini's object schemas are never compiled, so the setting
-  // only makes sure of it. An object schema takes the setting when it is built, so it is set before config.ts
-  // (whose schema is built as it loads) and any subcommand's module load.
-  const z = await import('../zod.js');
-  z.config({ jitless: true });
   const { ConfigError, loadConfigAllowingNoCluster } = await import('../config.js');
   try {
     const settings = loadConfigAllowingNoCluster(env);

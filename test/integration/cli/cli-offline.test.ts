@@ -36,10 +36,25 @@ describe('the CLI without cluster settings', () => {
     expect(r.err).toContain('Usage: /train list');
   });
 
-  it('still rejects a bad non-cluster setting outright', async () => {
-    const r = await cli(['train', 'scan-log', fixture], { TZ: 'Mars/Base' });
+  it('still rejects a bad non-cluster setting outright where the command reads the configuration', async () => {
+    const r = await cli(['train', 'list'], { TZ: 'Mars/Base' });
     expect(r.code).toBe(2);
     expect(r.err).toContain('TZ must be an IANA time zone');
+  });
+
+  it('runs the offline helpers on the two settings they use, whatever the others say', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cli-offline-'));
+    const env = { TZ: 'Mars/Base', SSH_PORT: 'twenty-two', AUDIT_LOG: join(dir, 'audit.jsonl') };
+    const scan = await cli(['train', 'scan-log', fixture, '--json'], env);
+    expect(scan.err).toBe('');
+    expect(scan.code).toBe(0);
+    expect(JSON.parse(scan.out).findings.map((f: { kind: string }) => f.kind)).toEqual(['cuda_oom']);
+    const audit = (await readFile(join(dir, 'audit.jsonl'), 'utf8')).trim().split('\n');
+    expect(audit.map((l) => JSON.parse(l).command)).toEqual([`/train scan-log ${fixture}`]);
+    // The audit file is one of the two: a bad one is still refused, naming it.
+    const bad = await cli(['train', 'scan-log', fixture], { AUDIT_LOG: 'audit.jsonl' });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('AUDIT_LOG must be an absolute path');
   });
 
   it('answers help and unknown names without reading the rest of the settings, and audits them', async () => {

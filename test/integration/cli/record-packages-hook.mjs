@@ -1,9 +1,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 
-// Names every npm package a module resolution reaches: one loaded from node_modules, or one compiled into
-// a chunk of the production bundle (dist/src/, whose dist/meta.json says what each chunk holds). zod is
-// beside the bundle (dist/src/vendor/zod.cjs, compiled from its code cache): the chunk of its loader,
-// scripts/build/zod-from-cache.mjs, names it.
+// Names every npm package an ES module resolution reaches: one loaded from node_modules, or one compiled
+// into a chunk of the bot's bundle (dist/src/, whose dist/meta.json says what each chunk holds).
 const out = process.env.RECORD_PACKAGES;
 const PACKAGE = /node_modules\/((?:@[^/]+\/)?[^/]+)\//;
 let bundled;
@@ -15,7 +13,7 @@ function packagesInChunk(url) {
   const output = Object.entries(bundled).find(([path]) => path.endsWith(`dist/src/${m[2]}`))?.[1];
   const names = Object.entries(output?.inputs ?? {})
     .filter(([, i]) => i.bytesInOutput > 0)
-    .map(([path]) => (path.endsWith('scripts/build/zod-from-cache.mjs') ? 'zod' : PACKAGE.exec(path)?.[1]))
+    .map(([path]) => PACKAGE.exec(path)?.[1])
     .filter(Boolean);
   return [...new Set(names)];
 }

@@ -46,17 +46,6 @@ describe('dist/ (npm run build)', () => {
     expect(out).toContain('out of memory');
   });
 
-  it('keeps zod beside the bundle with a code cache this Node.js accepts', async () => {
-    const { Script } = await import('node:vm');
-    const { default: Module } = await import('node:module');
-    const file = join(dist, 'vendor/zod.cjs');
-    const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
-      filename: file,
-      cachedData: readFileSync(`${file}.cache`),
-    });
-    expect(script.cachedDataRejected).toBe(false);
-  });
-
   it("gives the CLI's bundle a code cache this Node.js accepts, made as bin/load-bundle.cjs loads it", async () => {
     const { Script } = await import('node:vm');
     const { default: Module } = await import('node:module');
