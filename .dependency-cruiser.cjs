@@ -1,5 +1,5 @@
 // The house rules `npm run lint` checks (dependency-cruiser): who may import whom. Rooms, bottom up:
-//   shared contracts  src/{zod,args,config,log-settings,errors,reply,messenger,logger,audit,metrics,cron,edit-distance}.ts
+//   shared contracts  src/{zod,node-fs,args,config,log-settings,errors,reply,messenger,logger,audit,metrics,cron,edit-distance}.ts
 //   pure knowledge    src/neox, src/pipeline          (text in, facts out: no I/O rooms)
 //   plumbing          src/cluster (the only room that runs anything on the cluster), src/queue (BullMQ)
 //   features          src/training, src/uploads, src/digest   (services over the plumbing)
@@ -12,7 +12,7 @@
 //   beside them       src/sandbox (a private cluster, Redis, sshd and Hub on loopback for the demo and the
 //                     tests: it imports only the shared contracts; only the wiring starts it)
 const SHARED =
-  '^src/(zod|args|config|log-settings|errors|reply|messenger|logger|audit|metrics|cron|edit-distance)[.]ts$';
+  '^src/(zod|node-fs|args|config|log-settings|errors|reply|messenger|logger|audit|metrics|cron|edit-distance)[.]ts$';
 const PURE = '^src/(neox|pipeline)/';
 const FEATURES = '^src/(training|uploads|digest)/';
 const SURFACES = '^src/(slack|cli)/';

@@ -21,7 +21,8 @@ function loadBundle(file) {
   } catch {
     cachedData = undefined;
   }
-  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
+  // esbuild writes ASCII only (non-ASCII characters escaped), so latin1 reads it as utf8 would, for less.
+  const script = new Script(Module.wrap(readFileSync(file, 'latin1')), {
     filename: file,
     cachedData,
   });

@@ -128,8 +128,8 @@ await buildCli();
 writeFileSync(`${root}dist/.built`, `${JSON.stringify({ startedAt, paths: sourcePaths() })}\n`);
 
 /**
- * dist/src/cli.cjs, what bin/chatops.cjs runs: src/main.ts again, as one CommonJS file (esbuild cannot
- * split CommonJS). A module reached by import() is still evaluated only when the call is made (esbuild
+ * dist/src/cli.cjs, what bin/chatops.cjs runs: src/main.ts's cliMain and what it reaches, as one CommonJS
+ * file (esbuild cannot split CommonJS). A module reached by import() is still evaluated only when the call is made (esbuild
  * wraps it in a function), so a command loads the code of every module but runs only its own. Packages
  * stay in node_modules, required when a module that names them is first evaluated: import() of a package
  * becomes that require too, the ES-only execa included (Node.js 20.19 and later require ES modules).
@@ -160,7 +160,13 @@ async function buildCli() {
   };
   await esbuild.build({
     absWorkingDir: root,
-    entryPoints: ['src/main.ts'],
+    // cliMain only: src/main.ts's other entries (the bot, the demo) are left out with what they reach.
+    stdin: {
+      contents: "export { cliMain } from './src/main.ts';",
+      resolveDir: root,
+      sourcefile: 'cli-entry.ts',
+      loader: 'ts',
+    },
     outfile: file,
     bundle: true,
     format: 'cjs',
@@ -171,9 +177,12 @@ async function buildCli() {
     minifyWhitespace: true,
     minifySyntax: true,
     plugins: [requirePackages],
-    define: { 'import.meta.url': '__bundleUrl', 'import.meta.dirname': '__dirname' },
+    // CLI_BUNDLE: src/main.ts's start of the bot becomes dead code here (see there).
+    define: { 'import.meta.url': '__bundleUrl', 'import.meta.dirname': '__dirname', CLI_BUNDLE: 'true' },
     banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   });
+  // bin/load-bundle.cjs reads the bundle as latin1, which is utf8 only for ASCII (esbuild's default charset).
+  if (readFileSync(file).some((byte) => byte > 0x7f)) throw new Error(`${file} is not ASCII`);
   const require = Module.createRequire(import.meta.url);
   const { loadBundle, saveCache } = require('../bin/load-bundle.cjs');
   const { exports, script } = loadBundle(file);

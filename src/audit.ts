@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { appendFile, mkdir } from 'node:fs/promises';
+
+import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
+import { appendFileAsync, closeAsync, mkdirAsync, openAsync } from './node-fs.js';
 
 /** Collects what one invocation did on the cluster, for its audit record. */
 export interface InvocationAudit {
@@ -46,20 +48,56 @@ export class AuditUnavailable extends Error {
   override readonly name = 'AuditUnavailable';
 }
 
+export interface AuditLogOptions {
+  /**
+   * Write each record with synchronous calls: for a one-shot CLI process, which has nothing else to do
+   * meanwhile, and which then never starts libuv's thread pool for it (a few milliseconds per call). A
+   * process that serves others (the bot, the console) keeps the default.
+   */
+  readonly sync?: boolean;
+}
+
+/** The file calls an AuditLog makes, each as a promise. */
+interface AuditFiles {
+  mkdir(dir: string): Promise<unknown>;
+  /** Open for appending, and close: the file exists and may be written. */
+  touch(path: string): Promise<void>;
+  append(path: string, text: string): Promise<void>;
+}
+
+const ASYNC_FILES: AuditFiles = {
+  mkdir: (dir) => mkdirAsync(dir, { recursive: true }),
+  touch: async (path) => closeAsync(await openAsync(path, 'a')),
+  append: (path, text) => appendFileAsync(path, text),
+};
+
+const SYNC_FILES: AuditFiles = {
+  mkdir: async (dir) => mkdirSync(dir, { recursive: true }),
+  touch: async (path) => closeSync(openSync(path, 'a')),
+  append: async (path, text) => appendFileSync(path, text),
+};
+
 /** JSON lines appended to `path` (directory created), each record also logged. */
 export class AuditLog implements AuditSink {
   #chain: Promise<void> = Promise.resolve();
   #dirReady: Promise<unknown> | undefined;
+  readonly #files: AuditFiles;
 
   constructor(
     readonly path: string,
     private readonly log: Logger,
-  ) {}
+    opts: AuditLogOptions = {},
+  ) {
+    this.#files = opts.sync ? SYNC_FILES : ASYNC_FILES;
+  }
 
-  /** Fail at startup, not on the first command, when the audit file cannot be written. */
+  /**
+   * Fail at startup, not on the first command, when the audit file cannot be written: its directory is
+   * made and the file opened for appending (a full disk shows on the first record, begin() refusing).
+   */
   async open(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    await appendFile(this.path, '');
+    await this.#files.mkdir(dirname(this.path));
+    await this.#files.touch(this.path);
   }
 
   write(record: AuditRecord): Promise<void> {
@@ -78,13 +116,13 @@ export class AuditLog implements AuditSink {
   #append(record: AuditRecord): Promise<void> {
     const clean = redactRecord(record);
     this.log.info({ audit: clean }, 'audit');
-    this.#dirReady ??= mkdir(dirname(this.path), { recursive: true }).catch((err: unknown) => {
+    this.#dirReady ??= this.#files.mkdir(dirname(this.path)).catch((err: unknown) => {
       this.#dirReady = undefined;
       throw err;
     });
     // Serialised so concurrent invocations never interleave partial lines; one failure does not stop the next.
     const line = `${JSON.stringify(clean)}\n`;
-    const appended = this.#chain.then(() => this.#dirReady).then(() => appendFile(this.path, line));
+    const appended = this.#chain.then(() => this.#dirReady).then(() => this.#files.append(this.path, line));
     this.#chain = appended.catch(() => {});
     return appended;
   }

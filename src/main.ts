@@ -21,7 +21,14 @@ export async function main(env: Readonly<Record<string, string | undefined>>): P
   return (await import('./app/bot.js')).botMain(env);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+// The bot starts when this file is the program. The CLI's bundle (scripts/build.mjs) defines CLI_BUNDLE, so
+// there the test is false at build time and the bot's code, reached from here only, is left out of it.
+declare const CLI_BUNDLE: true | undefined;
+if (
+  typeof CLI_BUNDLE === 'undefined' &&
+  process.argv[1] &&
+  import.meta.url === pathToFileURL(resolve(process.argv[1])).href
+) {
   main(process.env).then(
     (code) => {
       if (code >= 0) process.exit(code);

@@ -4,7 +4,13 @@ import type { Subcommand } from '../../commands/core/command.js';
 import type { Invoker } from '../../commands/core/dispatch.js';
 import type { Registry } from '../../commands/core/registry.js';
 import { createRegistry } from '../../commands/index.js';
-import { AuditLog, type AuditRecord, type AuditSink, AuditUnavailable } from '../audit.js';
+import {
+  AuditLog,
+  type AuditLogOptions,
+  type AuditRecord,
+  type AuditSink,
+  AuditUnavailable,
+} from '../audit.js';
 import { type CliOutput, runOnce, takeJsonFlag } from '../cli/cli.js';
 import type { WaitForWork } from '../cli/console.js';
 import { ConsoleButtons } from '../cli/console-buttons.js';
@@ -69,7 +75,7 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   // The terminal's stdout carries answers: logs go to stderr, quiet unless LOG_LEVEL asks for more.
   const level = merged.LOG_LEVEL ? logSettings.LOG_LEVEL : 'warn';
   const log = createLogger({ level, pretty: e.stderr.isTTY === true, destination: e.stderr });
-  const audit = await openAudit(logSettings.AUDIT_LOG, log, io);
+  const audit = await openAudit(logSettings.AUDIT_LOG, log, io, { sync: oneShot });
   // Out-of-band messages (a batch's progress, a watch's report) print where the answers go, numbering
   // their buttons and writing their charts with the console's, so `press N` reaches them too.
   const buttons = new ConsoleButtons();
@@ -199,8 +205,13 @@ async function readConfig(
  * The audit file if writable. Otherwise records go to the log only, with one warning, and commands that
  * would change something are refused (no action without its audit record); reading ones still run.
  */
-async function openAudit(path: string, log: Logger, io: CliOutput): Promise<AuditSink> {
-  const file = new AuditLog(path, log.child({ component: 'audit' }));
+async function openAudit(
+  path: string,
+  log: Logger,
+  io: CliOutput,
+  opts: AuditLogOptions,
+): Promise<AuditSink> {
+  const file = new AuditLog(path, log.child({ component: 'audit' }), opts);
   try {
     await file.open();
     return file;

@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChartRenderer } from '../charts/chart-png.js';
 import { lazyChartRenderer } from '../charts/lazy-chart-renderer.js';
+import { mkdirAsync as mkdir, mkdtempAsync as mkdtemp, writeFileAsync as writeFile } from '../node-fs.js';
 import type { ReplyChart } from '../reply.js';
 
 export interface ConsoleChartsOptions {

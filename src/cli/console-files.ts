@@ -1,6 +1,6 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { mkdirAsync as mkdir, mkdtempAsync as mkdtemp, writeFileAsync as writeFile } from '../node-fs.js';
 import type { ReplyFile } from '../reply.js';
 
 export interface ConsoleFilesOptions {

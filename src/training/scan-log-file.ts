@@ -1,27 +1,45 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { LogScanner } from '../neox/log-scanner.js';
 import { type ScanLogResult, scanResultOf } from '../neox/scan-log.js';
+import { closeAsync, openAsync, readAsync, statAsync } from '../node-fs.js';
 
 export class LogFileError extends Error {
   override readonly name = 'LogFileError';
 }
 
-/** Scan a local log file in chunks (training logs reach hundreds of MB; never read one whole). */
+const CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Scan a local log file in 1 MiB chunks (training logs reach hundreds of MB; never read one whole). Read
+ * with fs.read rather than a read stream: the CLI's one-shot `train scan-log` then loads no stream code.
+ */
 export async function scanLogFile(path: string): Promise<ScanLogResult> {
-  let st: Awaited<ReturnType<typeof stat>>;
+  let fd: number;
   try {
-    st = await stat(path);
+    const st = await statAsync(path);
+    if (!st.isFile()) throw new LogFileError(`${path} is not a regular file`);
+    fd = await openAsync(path, 'r');
   } catch (e) {
+    if (e instanceof LogFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new LogFileError(
       code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code ?? 'error'})`,
     );
   }
-  if (!st.isFile()) throw new LogFileError(`${path} is not a regular file`);
-  const scanner = new LogScanner();
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1024 * 1024 });
-  for await (const chunk of stream) scanner.feed(chunk as string);
-  scanner.flush();
-  return scanResultOf(scanner.state);
+  try {
+    const scanner = new LogScanner();
+    // A character split between two chunks is held back until the next one completes it.
+    const decoder = new TextDecoder('utf-8');
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (let position = 0; ; ) {
+      const n = await readAsync(fd, buffer, position);
+      if (n === 0) break;
+      position += n;
+      scanner.feed(decoder.decode(buffer.subarray(0, n), { stream: true }));
+    }
+    scanner.feed(decoder.decode());
+    scanner.flush();
+    return scanResultOf(scanner.state);
+  } finally {
+    await closeAsync(fd);
+  }
 }

@@ -15,61 +15,68 @@ import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
 import { recordingLogger } from '../../helpers/recording-logger.js';
 
 describe('audit log', () => {
-  it('appends one JSON line per record, creating the directory, without secrets', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'audit-'));
-    const recorded = recordingLogger();
-    const log = new AuditLog(join(dir, 'nested', 'audit.jsonl'), recorded);
-    const logged = () => recorded.lines.filter((l) => l.level === 'info').map((l) => l.obj);
-    const base = {
-      time: '2026-11-28T00:00:00.000Z',
-      user: 'U0A',
-      source: 'slack' as const,
-      outcome: 'ok' as const,
-      durationMs: 1,
-    };
-    await Promise.all([
-      log.write({ ...base, command: '/ckpt upload exp --token hf_abcdefghijklmnop', argv: [] }),
-      log.write({
-        ...base,
-        command: '/train submit x',
-        argv: [['sbatch', '--export=ALL,HF_TOKEN=hf_secretsecret,SEED=1', 'x']],
-      }),
-      log.write({ ...base, command: 'paste xoxb-1234-5678-abcdef', argv: [] }),
-    ]);
-    const lines = (await readFile(join(dir, 'nested', 'audit.jsonl'), 'utf8')).trim().split('\n');
-    expect(lines).toHaveLength(3);
-    const text = lines.join('\n');
-    expect(text).not.toMatch(/hf_abcdefghijklmnop|hf_secretsecret|xoxb-1234/);
-    expect(JSON.parse(lines[1] as string).argv).toEqual([
-      ['sbatch', '--export=ALL,HF_TOKEN=[redacted],SEED=1', 'x'],
-    ]);
-    expect(logged()).toHaveLength(3);
-    expect(JSON.stringify(logged())).not.toContain('hf_secretsecret');
-  });
+  // `sync`: how a one-shot CLI process writes its records; the bot and the console write asynchronously.
+  it.each([false, true])(
+    'appends one JSON line per record, creating the directory, without secrets (sync: %s)',
+    async (sync) => {
+      const dir = await mkdtemp(join(tmpdir(), 'audit-'));
+      const recorded = recordingLogger();
+      const log = new AuditLog(join(dir, 'nested', 'audit.jsonl'), recorded, { sync });
+      const logged = () => recorded.lines.filter((l) => l.level === 'info').map((l) => l.obj);
+      const base = {
+        time: '2026-11-28T00:00:00.000Z',
+        user: 'U0A',
+        source: 'slack' as const,
+        outcome: 'ok' as const,
+        durationMs: 1,
+      };
+      await Promise.all([
+        log.write({ ...base, command: '/ckpt upload exp --token hf_abcdefghijklmnop', argv: [] }),
+        log.write({
+          ...base,
+          command: '/train submit x',
+          argv: [['sbatch', '--export=ALL,HF_TOKEN=hf_secretsecret,SEED=1', 'x']],
+        }),
+        log.write({ ...base, command: 'paste xoxb-1234-5678-abcdef', argv: [] }),
+      ]);
+      const lines = (await readFile(join(dir, 'nested', 'audit.jsonl'), 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(3);
+      const text = lines.join('\n');
+      expect(text).not.toMatch(/hf_abcdefghijklmnop|hf_secretsecret|xoxb-1234/);
+      expect(JSON.parse(lines[1] as string).argv).toEqual([
+        ['sbatch', '--export=ALL,HF_TOKEN=[redacted],SEED=1', 'x'],
+      ]);
+      expect(logged()).toHaveLength(3);
+      expect(JSON.stringify(logged())).not.toContain('hf_secretsecret');
+    },
+  );
 
-  it('rejects a `started` record the disk cannot take, and still answers (logs) an outcome record', async () => {
-    const recorded = recordingLogger();
-    // /dev/full: every write fails with ENOSPC, as on a full disk.
-    const log = new AuditLog('/dev/full', recorded);
-    await log.open();
-    const rec = {
-      time: '2026-11-28T00:00:00.000Z',
-      user: 'U0A',
-      source: 'slack' as const,
-      command: '/train cancel 12',
-      argv: [],
-      durationMs: 0,
-    };
-    await expect(log.begin({ ...rec, outcome: 'started' })).rejects.toBeInstanceOf(AuditUnavailable);
-    await expect(log.begin({ ...rec, outcome: 'started' })).rejects.toThrow(/\/dev\/full: .*ENOSPC/);
-    await expect(log.write({ ...rec, outcome: 'refused' })).resolves.toBeUndefined();
-    expect(recorded.lines.filter((l) => l.level === 'error')).toHaveLength(3);
-    // A writable file takes the next record: one failure does not stop the chain.
-    const dir = await mkdtemp(join(tmpdir(), 'audit-ok-'));
-    const good = new AuditLog(join(dir, 'a.jsonl'), recorded);
-    await good.begin({ ...rec, outcome: 'started' });
-    expect(JSON.parse(await readFile(join(dir, 'a.jsonl'), 'utf8')).outcome).toBe('started');
-  });
+  it.each([false, true])(
+    'rejects a `started` record the disk cannot take, and still answers (logs) an outcome record (sync: %s)',
+    async (sync) => {
+      const recorded = recordingLogger();
+      // /dev/full: every write fails with ENOSPC, as on a full disk.
+      const log = new AuditLog('/dev/full', recorded, { sync });
+      await log.open();
+      const rec = {
+        time: '2026-11-28T00:00:00.000Z',
+        user: 'U0A',
+        source: 'slack' as const,
+        command: '/train cancel 12',
+        argv: [],
+        durationMs: 0,
+      };
+      await expect(log.begin({ ...rec, outcome: 'started' })).rejects.toBeInstanceOf(AuditUnavailable);
+      await expect(log.begin({ ...rec, outcome: 'started' })).rejects.toThrow(/\/dev\/full: .*ENOSPC/);
+      await expect(log.write({ ...rec, outcome: 'refused' })).resolves.toBeUndefined();
+      expect(recorded.lines.filter((l) => l.level === 'error')).toHaveLength(3);
+      // A writable file takes the next record: one failure does not stop the chain.
+      const dir = await mkdtemp(join(tmpdir(), 'audit-ok-'));
+      const good = new AuditLog(join(dir, 'a.jsonl'), recorded, { sync });
+      await good.begin({ ...rec, outcome: 'started' });
+      expect(JSON.parse(await readFile(join(dir, 'a.jsonl'), 'utf8')).outcome).toBe('started');
+    },
+  );
 
   it('attributes every argv run through the wrapped transport to the current invocation', async () => {
     const t = auditingTransport(new LocalTransport());
