@@ -147,6 +147,15 @@ module.exports = {
       to: { path: '^src/sandbox/' },
     },
     {
+      name: 'zod-only-through-src-zod',
+      severity: 'error',
+      comment:
+        'Schemas are built with src/zod.ts (zod/mini, with English messages set), never with the package ' +
+        "itself: the classic API would put all of zod in every CLI call's start, and messages need the locale.",
+      from: { path: PRODUCT, pathNot: '^src/zod[.]ts$' },
+      to: { path: '^node_modules/zod/' },
+    },
+    {
       name: 'transport-stays-in-cluster',
       severity: 'error',
       comment:

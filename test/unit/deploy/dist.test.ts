@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -46,14 +46,37 @@ describe('dist/ (npm run build)', () => {
     expect(out).toContain('out of memory');
   });
 
-  it("gives the CLI's bundle a code cache this Node.js accepts, made as bin/load-bundle.cjs loads it", async () => {
+  /** Whether this Node.js takes `cache` for the CLI's bundle, read as bin/load-bundle.cjs reads it. */
+  const accepts = async (cache: Buffer) => {
     const { Script } = await import('node:vm');
     const { default: Module } = await import('node:module');
     const file = join(dist, 'cli.cjs');
-    const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {
-      filename: file,
-      cachedData: readFileSync(`${file}.cache`),
-    });
-    expect(script.cachedDataRejected).toBe(false);
+    return !new Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData: cache })
+      .cachedDataRejected;
+  };
+
+  it("gives the CLI's bundle a code cache this Node.js accepts, made as bin/load-bundle.cjs loads it", async () => {
+    expect(await accepts(readFileSync(join(dist, 'cli.cjs.cache')))).toBe(true);
+  });
+
+  it('replaces a code cache this Node.js rejects (another version, say) at the next call', async () => {
+    const cache = join(dist, 'cli.cjs.cache');
+    const good = readFileSync(cache);
+    writeFileSync(cache, 'not a code cache');
+    try {
+      const out = execFileSync(process.execPath, [join(root, 'bin/chatops.cjs'), 'help'], {
+        cwd: tmpdir(),
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: tmpdir(),
+          AUDIT_LOG: join(tmpdir(), 'dist-test-audit.jsonl'),
+        },
+      });
+      expect(out).toContain('chatops console');
+      expect(await accepts(readFileSync(cache))).toBe(true);
+    } finally {
+      if (!(await accepts(readFileSync(cache)))) writeFileSync(cache, good);
+    }
   });
 });
