@@ -1,9 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
-import { appendFileAsync, closeAsync, mkdirAsync, openAsync } from './node-fs.js';
+import { asyncFiles, type FileCalls } from './node-fs.js';
 
 /** Collects what one invocation did on the cluster, for its audit record. */
 export interface InvocationAudit {
@@ -49,46 +48,22 @@ export class AuditUnavailable extends Error {
 }
 
 export interface AuditLogOptions {
-  /**
-   * Write each record with synchronous calls: for a one-shot CLI process, which has nothing else to do
-   * meanwhile, and which then never starts libuv's thread pool for it (a few milliseconds per call). A
-   * process that serves others (the bot, the console) keeps the default.
-   */
-  readonly sync?: boolean;
+  /** How the file is written: asyncFiles (the default) or, for a one-shot CLI process, syncFiles. */
+  readonly files?: FileCalls;
 }
-
-/** The file calls an AuditLog makes, each as a promise. */
-interface AuditFiles {
-  mkdir(dir: string): Promise<unknown>;
-  /** Open for appending, and close: the file exists and may be written. */
-  touch(path: string): Promise<void>;
-  append(path: string, text: string): Promise<void>;
-}
-
-const ASYNC_FILES: AuditFiles = {
-  mkdir: (dir) => mkdirAsync(dir, { recursive: true }),
-  touch: async (path) => closeAsync(await openAsync(path, 'a')),
-  append: (path, text) => appendFileAsync(path, text),
-};
-
-const SYNC_FILES: AuditFiles = {
-  mkdir: async (dir) => mkdirSync(dir, { recursive: true }),
-  touch: async (path) => closeSync(openSync(path, 'a')),
-  append: async (path, text) => appendFileSync(path, text),
-};
 
 /** JSON lines appended to `path` (directory created), each record also logged. */
 export class AuditLog implements AuditSink {
   #chain: Promise<void> = Promise.resolve();
   #dirReady: Promise<unknown> | undefined;
-  readonly #files: AuditFiles;
+  readonly #files: FileCalls;
 
   constructor(
     readonly path: string,
     private readonly log: Logger,
     opts: AuditLogOptions = {},
   ) {
-    this.#files = opts.sync ? SYNC_FILES : ASYNC_FILES;
+    this.#files = opts.files ?? asyncFiles;
   }
 
   /**
@@ -97,7 +72,7 @@ export class AuditLog implements AuditSink {
    */
   async open(): Promise<void> {
     await this.#files.mkdir(dirname(this.path));
-    await this.#files.touch(this.path);
+    await this.#files.close(await this.#files.open(this.path, 'a'));
   }
 
   write(record: AuditRecord): Promise<void> {

@@ -19,6 +19,7 @@ import { ConsoleMessenger } from '../cli/console-messenger.js';
 import type { Config } from '../config.js';
 import { type LogSettings, readLogSettings } from '../log-settings.js';
 import { createLogger, type Logger } from '../logger.js';
+import { asyncFiles, syncFiles } from '../node-fs.js';
 import { notBuilt, offlineServices } from './offline-services.js';
 import { readEnv } from './read-env.js';
 
@@ -75,7 +76,9 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
   // The terminal's stdout carries answers: logs go to stderr, quiet unless LOG_LEVEL asks for more.
   const level = merged.LOG_LEVEL ? logSettings.LOG_LEVEL : 'warn';
   const log = createLogger({ level, pretty: e.stderr.isTTY === true, destination: e.stderr });
-  const audit = await openAudit(logSettings.AUDIT_LOG, log, io, { sync: oneShot });
+  // A one-shot call has nothing else to do while it writes its record, or reads a local log.
+  const files = oneShot ? syncFiles : asyncFiles;
+  const audit = await openAudit(logSettings.AUDIT_LOG, log, io, { files });
   // Out-of-band messages (a batch's progress, a watch's report) print where the answers go, numbering
   // their buttons and writing their charts with the console's, so `press N` reaches them too.
   const buttons = new ConsoleButtons();
@@ -86,7 +89,7 @@ export async function cliMain(e: CliEnvironment): Promise<number> {
     const inv: Invoker = { user: { id: `unix:${name}`, name }, source: 'cli' };
     const config =
       settings?.config ?? notBuilt<Config>('the configuration (an offline command does not read it)');
-    const deps = { registry, services: offlineServices(messenger), config, audit, log };
+    const deps = { registry, services: offlineServices(messenger, files), config, audit, log };
     return runOnce(deps, inv, e.argv, io);
   }
   const { config, clusterProblems } = settings;

@@ -1,12 +1,13 @@
 import type { Services } from '../../commands/core/services.js';
 import type { Messenger } from '../messenger.js';
+import type { FileCalls } from '../node-fs.js';
 
 // What an offline CLI command is given (`chatops train scan-log <file>`, `chatops digest --logs <dir>`, and
 // help): the services that read this machine's files, each module imported when first used, so help loads
 // none of them. The cluster and the queues are not built, so nothing here opens a Redis or SSH connection
-// or loads their clients.
+// or loads their clients. `files`: how a local log is read (synchronously, in a one-shot call).
 
-export function offlineServices(messenger: Messenger): Services {
+export function offlineServices(messenger: Messenger, files: FileCalls): Services {
   return {
     slurm: notBuilt('the Slurm client'),
     files: notBuilt("the cluster's files"),
@@ -14,7 +15,7 @@ export function offlineServices(messenger: Messenger): Services {
     messenger,
     train: {
       monitor: notBuilt('the training watch'),
-      scanLogFile: async (path) => (await import('../training/scan-log-file.js')).scanLogFile(path),
+      scanLogFile: async (path) => (await import('../training/scan-log-file.js')).scanLogFile(path, files),
     },
     uploads: notBuilt('the upload queue'),
     digest: {

@@ -1,6 +1,6 @@
 import { LogScanner } from '../neox/log-scanner.js';
 import { type ScanLogResult, scanResultOf } from '../neox/scan-log.js';
-import { closeAsync, openAsync, readAsync, statAsync } from '../node-fs.js';
+import { asyncFiles, type FileCalls } from '../node-fs.js';
 
 export class LogFileError extends Error {
   override readonly name = 'LogFileError';
@@ -10,14 +10,15 @@ const CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Scan a local log file in 1 MiB chunks (training logs reach hundreds of MB; never read one whole). Read
- * with fs.read rather than a read stream: the CLI's one-shot `train scan-log` then loads no stream code.
+ * with `files` (asyncFiles unless the caller has nothing else to do) rather than a read stream: the CLI's
+ * one-shot `train scan-log` then loads no stream code.
  */
-export async function scanLogFile(path: string): Promise<ScanLogResult> {
+export async function scanLogFile(path: string, files: FileCalls = asyncFiles): Promise<ScanLogResult> {
   let fd: number;
   try {
-    const st = await statAsync(path);
+    const st = await files.stat(path);
     if (!st.isFile()) throw new LogFileError(`${path} is not a regular file`);
-    fd = await openAsync(path, 'r');
+    fd = await files.open(path, 'r');
   } catch (e) {
     if (e instanceof LogFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -31,7 +32,7 @@ export async function scanLogFile(path: string): Promise<ScanLogResult> {
     const decoder = new TextDecoder('utf-8');
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     for (let position = 0; ; ) {
-      const n = await readAsync(fd, buffer, position);
+      const n = await files.read(fd, buffer, position);
       if (n === 0) break;
       position += n;
       scanner.feed(decoder.decode(buffer.subarray(0, n), { stream: true }));
@@ -40,6 +41,6 @@ export async function scanLogFile(path: string): Promise<ScanLogResult> {
     scanner.flush();
     return scanResultOf(scanner.state);
   } finally {
-    await closeAsync(fd);
+    await files.close(fd);
   }
 }

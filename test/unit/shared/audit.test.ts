@@ -12,16 +12,20 @@ import {
 import { auditingTransport } from '../../../src/cluster/audited-transport.js';
 import { limitedTransport } from '../../../src/cluster/limited-transport.js';
 import { LocalTransport } from '../../../src/cluster/local/local-transport.js';
+import { asyncFiles, syncFiles } from '../../../src/node-fs.js';
 import { recordingLogger } from '../../helpers/recording-logger.js';
 
 describe('audit log', () => {
-  // `sync`: how a one-shot CLI process writes its records; the bot and the console write asynchronously.
-  it.each([false, true])(
-    'appends one JSON line per record, creating the directory, without secrets (sync: %s)',
-    async (sync) => {
+  // syncFiles: how a one-shot CLI process writes its records; the bot and the console use asyncFiles.
+  it.each([
+    ['asyncFiles', asyncFiles],
+    ['syncFiles', syncFiles],
+  ] as const)(
+    'appends one JSON line per record, creating the directory, without secrets (%s)',
+    async (_name, files) => {
       const dir = await mkdtemp(join(tmpdir(), 'audit-'));
       const recorded = recordingLogger();
-      const log = new AuditLog(join(dir, 'nested', 'audit.jsonl'), recorded, { sync });
+      const log = new AuditLog(join(dir, 'nested', 'audit.jsonl'), recorded, { files });
       const logged = () => recorded.lines.filter((l) => l.level === 'info').map((l) => l.obj);
       const base = {
         time: '2026-11-28T00:00:00.000Z',
@@ -51,12 +55,15 @@ describe('audit log', () => {
     },
   );
 
-  it.each([false, true])(
-    'rejects a `started` record the disk cannot take, and still answers (logs) an outcome record (sync: %s)',
-    async (sync) => {
+  it.each([
+    ['asyncFiles', asyncFiles],
+    ['syncFiles', syncFiles],
+  ] as const)(
+    'rejects a `started` record the disk cannot take, and still answers (logs) an outcome record (%s)',
+    async (_name, files) => {
       const recorded = recordingLogger();
       // /dev/full: every write fails with ENOSPC, as on a full disk.
-      const log = new AuditLog('/dev/full', recorded, { sync });
+      const log = new AuditLog('/dev/full', recorded, { files });
       await log.open();
       const rec = {
         time: '2026-11-28T00:00:00.000Z',
@@ -72,7 +79,7 @@ describe('audit log', () => {
       expect(recorded.lines.filter((l) => l.level === 'error')).toHaveLength(3);
       // A writable file takes the next record: one failure does not stop the chain.
       const dir = await mkdtemp(join(tmpdir(), 'audit-ok-'));
-      const good = new AuditLog(join(dir, 'a.jsonl'), recorded, { sync });
+      const good = new AuditLog(join(dir, 'a.jsonl'), recorded, { files });
       await good.begin({ ...rec, outcome: 'started' });
       expect(JSON.parse(await readFile(join(dir, 'a.jsonl'), 'utf8')).outcome).toBe('started');
     },
