@@ -45,6 +45,13 @@ export const SlurmJobName = z
   );
 export type SlurmJobName = z.infer<typeof SlurmJobName>;
 
+/** Slurm time (`--time`): `minutes`, `m:s`, `h:m:s`, `d-h`, `d-h:m`, `d-h:m:s`. */
+export const SlurmTime = z
+  .string()
+  .check(
+    z.regex(/^(?:\d{1,3}-)?\d{1,5}(?::\d{1,2}){0,2}$/, 'a time limit looks like 30, 2:00:00 or 1-12:00:00'),
+  );
+
 /** A checkpoint step number (the N of global_stepN). */
 export const Step = z.coerce
   .number({ error: 'a step is a whole number' })

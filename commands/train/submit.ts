@@ -1,4 +1,4 @@
-import { SlurmJobName } from '../../src/args.js';
+import { SlurmJobName, SlurmTime } from '../../src/args.js';
 import type { Config } from '../../src/config.js';
 import { cannotPostHere } from '../../src/messenger.js';
 import type { PreflightResult } from '../../src/neox/preflight.js';
@@ -29,16 +29,7 @@ export const SubmitArgs = z.object({
       .number({ error: 'is a whole number' })
       .check(z.int('is a whole number'), z.gte(1), z.lte(10_000)),
   ),
-  time: z.optional(
-    z
-      .string()
-      .check(
-        z.regex(
-          /^(?:\d{1,3}-)?\d{1,5}(?::\d{1,2}){0,2}$/,
-          'a time limit looks like 30, 2:00:00 or 1-12:00:00',
-        ),
-      ),
-  ),
+  time: z.optional(SlurmTime),
   partition: z.optional(
     z
       .string()

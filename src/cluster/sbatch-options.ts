@@ -1,4 +1,4 @@
-import { AbsPath, EnvName, JobId, SlurmJobName } from '../args.js';
+import { AbsPath, EnvName, JobId, SlurmJobName, SlurmTime } from '../args.js';
 import * as z from '../zod.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
@@ -72,17 +72,7 @@ export const SubmitOptions = z.object({
         ),
       ),
   ),
-  /** Slurm time: `minutes`, `m:s`, `h:m:s`, `d-h`, `d-h:m`, `d-h:m:s`. */
-  time: z.optional(
-    z
-      .string()
-      .check(
-        z.regex(
-          /^(?:\d{1,3}-)?\d{1,5}(?::\d{1,2}){0,2}$/,
-          'a time limit looks like 30, 2:00:00 or 1-12:00:00',
-        ),
-      ),
-  ),
+  time: z.optional(SlurmTime),
   nodes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(100_000))),
   ntasksPerNode: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1024))),
   cpusPerTask: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1024))),
