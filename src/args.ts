@@ -45,6 +45,13 @@ export const SlurmJobName = z
   );
 export type SlurmJobName = z.infer<typeof SlurmJobName>;
 
+/** A Slurm partition name (`--partition`). */
+export const SlurmPartition = z
+  .string()
+  .check(
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a partition name uses letters, digits, ".", "_" and "-"'),
+  );
+
 /** Slurm time (`--time`): `minutes`, `m:s`, `h:m:s`, `d-h`, `d-h:m`, `d-h:m:s`. */
 export const SlurmTime = z
   .string()

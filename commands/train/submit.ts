@@ -1,4 +1,4 @@
-import { SlurmJobName, SlurmTime } from '../../src/args.js';
+import { SlurmJobName, SlurmPartition, SlurmTime } from '../../src/args.js';
 import type { Config } from '../../src/config.js';
 import { cannotPostHere } from '../../src/messenger.js';
 import type { PreflightResult } from '../../src/neox/preflight.js';
@@ -30,16 +30,7 @@ export const SubmitArgs = z.object({
       .check(z.int('is a whole number'), z.gte(1), z.lte(10_000)),
   ),
   time: z.optional(SlurmTime),
-  partition: z.optional(
-    z
-      .string()
-      .check(
-        z.regex(
-          /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
-          'a partition name uses letters, digits, ".", "_" and "-"',
-        ),
-      ),
-  ),
+  partition: z.optional(SlurmPartition),
 });
 export type SubmitArgs = z.infer<typeof SubmitArgs>;
 

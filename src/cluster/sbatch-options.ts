@@ -1,4 +1,4 @@
-import { AbsPath, EnvName, JobId, SlurmJobName, SlurmTime } from '../args.js';
+import { AbsPath, EnvName, JobId, SlurmJobName, SlurmPartition, SlurmTime } from '../args.js';
 import * as z from '../zod.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
@@ -62,16 +62,7 @@ export const SubmitOptions = z.object({
   chdir: z.optional(AbsPath),
   output: z.optional(SlurmOutputPath),
   error: z.optional(SlurmOutputPath),
-  partition: z.optional(
-    z
-      .string()
-      .check(
-        z.regex(
-          /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
-          'a partition name uses letters, digits, ".", "_" and "-"',
-        ),
-      ),
-  ),
+  partition: z.optional(SlurmPartition),
   time: z.optional(SlurmTime),
   nodes: z.optional(z.number().check(z.int(), z.gte(1), z.lte(100_000))),
   ntasksPerNode: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1024))),
